@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { AdminState, BackendOptions, HealthState } from './options.js';
+
+/** Where the host framework is: what it already did to the request. */
+export interface HandleOptions {
+  /**
+   * The request path relative to the mount point, with its query string
+   * (Express's `req.url` inside `app.use('/jobe', ...)`). Default: `req.url`.
+   */
+  path?: string;
+  /**
+   * The body when a parser of the host (express.json(), koa-bodyparser) already consumed the stream.
+   * `undefined` means the core reads the raw stream itself.
+   */
+  parsedBody?: unknown;
+  /** The raw body when the host buffered it (Fastify's content-type parser). */
+  rawBody?: Buffer;
+}
+
+export interface BackendStatus {
+  name: string;
+  url: string;
+  adminState: AdminState;
+  health: HealthState;
+  /** Why the backend was last ejected, if it is. */
+  lastError: string | null;
+  inFlight: number;
+  /** Configured capacity (jobe_max_users). */
+  capacity: number;
+  /** Capacity in force now: lowered after overload answers and during slow start. */
+  effectiveCapacity: number;
+  weight: number;
+  languages: Array<[string, string]>;
+  /** Runs answered by this backend, by outcome code. */
+  outcomes: Record<string, number>;
+  /** Requests to this backend in the last minute, and how many of them failed (transport, 5xx, 21). */
+  recent: { requests: number; errors: number };
+  ejections: number;
+  ejectedUntil: string | null;
+}
+
+export interface BalancerStatus {
+  backends: BackendStatus[];
+  queue: { length: number; maxLength: number; timeoutMs: number };
+  /** Runs answered to clients, by outcome code ("503" etc. for gateway answers without a result). */
+  outcomes: Record<string, number>;
+  fileStore: { entries: number; bytes: number; maxBytes: number };
+  affinityBindings: number;
+  /** Whether the admin endpoints are on (a token is configured). */
+  adminEnabled: boolean;
+  startedAt: string;
+}
+
+export interface BalancerEvents {
+  /** A backend in `drain` has no run in flight any more: it can be patched. */
+  drained: [name: string];
+  /** Admin state changed. */
+  'admin-state': [name: string, state: AdminState];
+  /** Health state changed. */
+  health: [name: string, state: HealthState, reason: string | null];
+}
+
+export interface JobeBalancer {
+  /** Serves one request of the Jobe API (or `/_balancer/...`). Never rejects. */
+  handle(req: IncomingMessage, res: ServerResponse, options?: HandleOptions): Promise<void>;
+  status(): BalancerStatus;
+  setBackendState(name: string, state: AdminState): void;
+  addBackend(backend: BackendOptions): void;
+  removeBackend(name: string): Promise<void>;
+  /** Resolves when the backend has no run in flight (at once if it has none). */
+  waitForDrained(name: string, timeoutMs?: number): Promise<void>;
+  /** Runs the health checks of every backend now. */
+  checkNow(): Promise<void>;
+  readonly metricsRegistry: Registry;
+  on<E extends keyof BalancerEvents>(event: E, listener: (...args: BalancerEvents[E]) => void): this;
+  off<E extends keyof BalancerEvents>(event: E, listener: (...args: BalancerEvents[E]) => void): this;
+  once<E extends keyof BalancerEvents>(event: E, listener: (...args: BalancerEvents[E]) => void): this;
+  /** Runs in flight anywhere, queued ones included. */
+  inFlightTotal(): number;
+  /** Stops health checks and closes upstream pools; in-flight runs finish first, up to `timeoutMs`. */
+  close(timeoutMs?: number): Promise<void>;
+}

@@ -1,0 +1,448 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { handleAdmin } from './admin/routes.js';
+import { AffinityCookie, JobAffinity } from './affinity/job-affinity.js';
+import type { BalancerStatus, HandleOptions, JobeBalancer } from './api.js';
+import { Backend, type BackendSettings, type HealthChange } from './backends/backend.js';
+import { type CoreContext, type CoreSettings, forwardedHeaders, jobIdOf } from './context.js';
+import { FileLocations, FileStore } from './files/file-store.js';
+import { handleHeadFile, handlePutFile } from './handlers/files.js';
+import { handleLanguages } from './handlers/languages.js';
+import { handleRun } from './handlers/runs.js';
+import { HealthChecker } from './health/health-checker.js';
+import { BodyTooLargeError, readBody } from './http/body.js';
+import { jsonLineLogger } from './logger.js';
+import { BalancerMetrics, type Endpoint } from './metrics.js';
+import type { AdminState, BackendOptions, BalancerOptions, Logger } from './options.js';
+import { parseRoute, type Route } from './protocol/paths.js';
+import { frameworkNotFound, gatewayError, type JobeResponse } from './protocol/responses.js';
+import { Scheduler } from './scheduling/scheduler.js';
+import { backendProblems, validateOptions } from './validate-options.js';
+
+const MiB = 1024 * 1024;
+
+export function createBalancer(options: BalancerOptions): JobeBalancer {
+  return new Balancer(options);
+}
+
+interface Answer {
+  response: JobeResponse;
+  endpoint: Endpoint;
+  /** The backend whose affinity cookie the answer carries. */
+  cookieFor?: Backend | undefined;
+  outcome?: number | null;
+}
+
+class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
+  readonly settings: CoreSettings;
+  readonly scheduler: Scheduler;
+  readonly files: FileStore;
+  readonly locations: FileLocations;
+  readonly affinity: JobAffinity;
+  readonly cookie: AffinityCookie;
+  readonly metrics: BalancerMetrics;
+  readonly health: HealthChecker;
+  readonly logger: Logger;
+  readonly metricsRegistry: Registry;
+
+  private backendList: Backend[] = [];
+  private readonly backendSettings: BackendSettings;
+  private readonly clientOutcomes = new Map<string, number>();
+  private readonly drainWaiters = new Map<string, Set<() => void>>();
+  private readonly startedAt = new Date();
+  private readonly firstCheck: Promise<void>;
+  private activeRequests = 0;
+  private closing = false;
+
+  constructor(options: BalancerOptions) {
+    super();
+    validateOptions(options);
+    const health = options.health ?? {};
+    this.logger = options.logger ?? jsonLineLogger();
+    this.settings = {
+      bodyLimitBytes: options.bodyLimitBytes ?? 8 * MiB,
+      apiKeys: options.apiKeys ? new Set(options.apiKeys) : null,
+      maxAttempts: options.retry?.maxAttempts ?? 3,
+      retriesAfterSend: options.retry?.afterSend ?? 1,
+      requestTimeoutMs: options.timeouts?.requestMs ?? 10_000,
+      runSlackMs: options.timeouts?.runSlackMs ?? 25_000,
+      adminToken: options.admin?.token ?? null,
+      publicStatus: options.admin?.publicStatus ?? false,
+      publicMetrics: options.admin?.publicMetrics ?? true,
+      queueMaxLength: options.queue?.maxLength ?? 2000,
+      queueTimeoutMs: options.queue?.timeoutMs ?? 60_000,
+    };
+    this.backendSettings = {
+      defaultCapacity: options.maxConcurrent ?? 16,
+      connectTimeoutMs: options.timeouts?.connectMs ?? 3_000,
+      slowStartMs: options.slowStartMs ?? 10_000,
+      failureThreshold: health.failureThreshold ?? 2,
+      baseEjectionMs: health.baseEjectionMs ?? 2_000,
+      maxEjectionMs: health.maxEjectionMs ?? 60_000,
+      capacityRecoveryMs: 5_000,
+    };
+    this.backendList = options.backends.map((backend) => new Backend(backend, this.backendSettings, true));
+    this.files = new FileStore(options.fileStoreMaxBytes ?? 64 * MiB);
+    this.locations = new FileLocations(options.maxFileLocations ?? 100_000);
+    this.affinity = new JobAffinity(options.affinityTtlMs ?? 60_000, options.maxAffinityEntries ?? 100_000);
+    const secret =
+      options.cookieSecret ??
+      createHash('sha256')
+        .update(
+          options.backends
+            .map((b) => `${b.name} ${b.url}`)
+            .sort()
+            .join('\n'),
+        )
+        .digest('hex');
+    this.cookie = new AffinityCookie(options.cookieName ?? 'JOBEBALANCER', secret);
+    this.cookie.setBackends(this.backendList.map((b) => b.name));
+    this.scheduler = new Scheduler(() => this.backendList, this.locations, {
+      maxQueueLength: this.settings.queueMaxLength,
+      queueTimeoutMs: this.settings.queueTimeoutMs,
+    });
+    this.scheduler.onRelease = (backend) => this.afterRelease(backend);
+    this.metricsRegistry = options.metricsRegistry ?? BalancerMetrics.ownRegistry();
+    this.metrics = new BalancerMetrics(this.metricsRegistry, {
+      backends: () => this.backendList,
+      queueLength: () => this.scheduler.queueLength,
+      fileStore: () => ({ bytes: this.files.bytes, entries: this.files.entries }),
+      affinityBindings: () => this.affinity.size,
+    });
+    this.scheduler.onQueueWait = (seconds) => this.metrics.queueWaitSeconds.observe(seconds);
+    const intervalMs = health.intervalMs ?? 2_000;
+    this.health = new HealthChecker(
+      () => this.backendList,
+      {
+        intervalMs,
+        timeoutMs: health.timeoutMs ?? 2_000,
+        canary: health.canary,
+        canaryIntervalMs: health.canary?.intervalMs ?? intervalMs * 5,
+        headersFor: (backend) => forwardedHeaders(backend, {}),
+        releaseSlot: (backend) => this.scheduler.release(backend),
+      },
+      (backend, change, source) => this.reportHealth(backend, change, source),
+    );
+    this.firstCheck = this.health.checkAll();
+    this.health.start();
+  }
+
+  get backends(): readonly Backend[] {
+    return this.backendList;
+  }
+
+  backend(name: string): Backend | undefined {
+    return this.backendList.find((backend) => backend.name === name);
+  }
+
+  upstreamHeaders(backend: Backend, client: IncomingHttpHeaders): Record<string, string> {
+    return forwardedHeaders(backend, client);
+  }
+
+  countOutcome(outcome: number): void {
+    this.countClientAnswer(String(outcome));
+  }
+
+  private countClientAnswer(key: string): void {
+    this.clientOutcomes.set(key, (this.clientOutcomes.get(key) ?? 0) + 1);
+  }
+
+  reportHealth(backend: Backend, change: HealthChange, source: string): void {
+    if (change === null) return;
+    if (change.state === 'ejected') {
+      this.metrics.ejections.inc({ backend: backend.name });
+      this.logger.warn(
+        {
+          event: 'ejected',
+          backend: backend.name,
+          reason: change.reason,
+          source,
+          until: backend.status().ejectedUntil,
+        },
+        `backend ${backend.name} ejected`,
+      );
+    } else {
+      this.logger.info(
+        { event: 'recovered', backend: backend.name, source },
+        `backend ${backend.name} is healthy`,
+      );
+    }
+    this.emit('health', backend.name, change.state, change.reason);
+    this.scheduler.pump();
+  }
+
+  private afterRelease(backend: Backend): void {
+    if (backend.inFlight > 0) return;
+    if (backend.adminState === 'drain') {
+      this.logger.info({ event: 'drained', backend: backend.name }, `backend ${backend.name} drained`);
+      this.emit('drained', backend.name);
+    }
+    const waiters = this.drainWaiters.get(backend.name);
+    if (waiters) {
+      this.drainWaiters.delete(backend.name);
+      for (const wake of waiters) wake();
+    }
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, options: HandleOptions = {}): Promise<void> {
+    this.activeRequests++;
+    const clientGone = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) clientGone.abort();
+    };
+    res.once('close', onClose);
+    try {
+      const route = parseRoute(options.path ?? req.url ?? '/');
+      const answer = await this.answer(route, req, options, clientGone.signal);
+      if (answer !== null) this.write(req, res, answer);
+    } catch (error) {
+      this.logger.error(
+        { event: 'internal-error', error: error instanceof Error ? error.stack : String(error) },
+        'request failed',
+      );
+      if (!res.headersSent && !res.destroyed) {
+        this.write(req, res, {
+          response: gatewayError(502, 'The Jobe gateway failed to handle this request'),
+          endpoint: 'not_found',
+        });
+      } else {
+        res.destroy();
+      }
+    } finally {
+      res.off('close', onClose);
+      this.activeRequests--;
+    }
+  }
+
+  private async body(req: IncomingMessage, options: HandleOptions): Promise<Buffer> {
+    const limit = this.settings.bodyLimitBytes;
+    let body: Buffer;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.parsedBody === undefined) return readBody(req, limit);
+    else if (Buffer.isBuffer(options.parsedBody)) body = options.parsedBody;
+    else if (typeof options.parsedBody === 'string') body = Buffer.from(options.parsedBody);
+    else body = Buffer.from(JSON.stringify(options.parsedBody));
+    if (body.length > limit) throw new BodyTooLargeError(limit);
+    return body;
+  }
+
+  /** Jobe 2.0-2.1's API-key filter, when the gateway is given keys to enforce. */
+  private keyRefusal(headers: IncomingHttpHeaders): JobeResponse | null {
+    const keys = this.settings.apiKeys;
+    if (keys === null) return null;
+    const key = headers['x-api-key'];
+    const text = (body: string): JobeResponse => ({
+      status: 403,
+      headers: { 'content-type': 'text/plain; charset=UTF-8' },
+      body,
+    });
+    if (typeof key !== 'string' || key === '') return text('Missing API key');
+    return keys.has(key) ? null : text('Unknown API key');
+  }
+
+  private async answer(
+    route: Route,
+    req: IncomingMessage,
+    options: HandleOptions,
+    signal: AbortSignal,
+  ): Promise<Answer | null> {
+    const method = req.method ?? 'GET';
+    const notFound = (): Answer => ({
+      response: frameworkNotFound(req.headers.accept),
+      endpoint: 'not_found',
+    });
+    if (method === 'OPTIONS' && route.kind !== 'admin') {
+      // Jobe 2.2's preflight answer: no CORS headers are configured.
+      return {
+        response: { status: 204, headers: { vary: 'Access-Control-Request-Method' }, body: '' },
+        endpoint: 'not_found',
+      };
+    }
+    if (this.closing && route.kind !== 'admin') {
+      return { response: gatewayError(503, 'The Jobe gateway is shutting down'), endpoint: 'not_found' };
+    }
+    try {
+      switch (route.kind) {
+        case 'languages':
+          if (method !== 'GET') return notFound();
+          await this.firstCheck;
+          return { response: await handleLanguages(this), endpoint: 'languages' };
+        case 'runs': {
+          if (method !== 'POST') return notFound();
+          const refusal = this.keyRefusal(req.headers);
+          if (refusal) return { response: refusal, endpoint: 'runs' };
+          const body = await this.body(req, options);
+          await this.firstCheck;
+          const answer = await handleRun(this, body, req.headers, signal);
+          if (answer === null) return null;
+          return {
+            response: answer.response,
+            endpoint: 'runs',
+            cookieFor: answer.backend,
+            outcome: answer.outcome,
+          };
+        }
+        case 'file':
+          if (method === 'HEAD')
+            return { response: handleHeadFile(this, route.fileId), endpoint: 'files_head' };
+          if (method === 'PUT') {
+            const refusal = this.keyRefusal(req.headers);
+            if (refusal) return { response: refusal, endpoint: 'files_put' };
+            const body = await this.body(req, options);
+            await this.firstCheck;
+            const answer = await handlePutFile(this, route.fileId, body, req.headers);
+            return { response: answer.response, endpoint: 'files_put', cookieFor: answer.backend };
+          }
+          return notFound();
+        case 'admin': {
+          const response = await handleAdmin(this, this.settings, {
+            method,
+            segments: route.segments,
+            query: route.query,
+            headers: req.headers,
+            body: () => this.body(req, options),
+          });
+          return { response, endpoint: 'admin' };
+        }
+        case 'not-found':
+          return notFound();
+      }
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        const message = `Request body larger than the Jobe gateway's limit of ${error.limit} bytes`;
+        return {
+          response: gatewayError(413, message),
+          endpoint: route.kind === 'runs' ? 'runs' : 'files_put',
+        };
+      }
+      if (signal.aborted) return null;
+      throw error;
+    }
+  }
+
+  private write(req: IncomingMessage, res: ServerResponse, answer: Answer): void {
+    const { response, endpoint } = answer;
+    this.metrics.requests.inc({ endpoint, status: String(response.status) });
+    if (endpoint === 'runs') {
+      const outcome = answer.outcome ?? null;
+      if (outcome !== null) this.metrics.outcomes.inc({ outcome: String(outcome) });
+      this.countClientAnswer(outcome === null ? `http_${response.status}` : String(outcome));
+    }
+    if (res.headersSent || res.destroyed) return;
+    res.statusCode = response.status;
+    for (const [name, value] of Object.entries(response.headers))
+      if (value !== undefined && value !== '') res.setHeader(name, value);
+    const usesAffinity =
+      jobIdOf(req.headers) !== undefined || this.cookie.backendFrom(req.headers.cookie) !== undefined;
+    if (answer.cookieFor && usesAffinity)
+      res.setHeader('set-cookie', this.cookie.header(answer.cookieFor.name));
+    if (req.method === 'HEAD' || response.status === 204 || response.status === 304) res.end();
+    else res.end(response.body);
+  }
+
+  status(): BalancerStatus {
+    const now = Date.now();
+    return {
+      backends: this.backendList.map((backend) => backend.status(now)),
+      queue: {
+        length: this.scheduler.queueLength,
+        maxLength: this.settings.queueMaxLength,
+        timeoutMs: this.settings.queueTimeoutMs,
+      },
+      outcomes: Object.fromEntries(this.clientOutcomes),
+      fileStore: { entries: this.files.entries, bytes: this.files.bytes, maxBytes: this.files.maxBytes },
+      affinityBindings: this.affinity.size,
+      adminEnabled: this.settings.adminToken !== null,
+      startedAt: this.startedAt.toISOString(),
+    };
+  }
+
+  private require(name: string): Backend {
+    const backend = this.backend(name);
+    if (!backend) throw new Error(`jobe-balancer: no backend named "${name}"`);
+    return backend;
+  }
+
+  setBackendState(name: string, state: AdminState): void {
+    const backend = this.require(name);
+    if (!['ready', 'drain', 'maint'].includes(state))
+      throw new Error(`jobe-balancer: unknown state "${state}"`);
+    if (backend.adminState === state) return;
+    const leavingMaintenance = backend.adminState === 'maint';
+    backend.adminState = state;
+    // Maintenance pauses health checks (as in HAProxy): look again before sending it work.
+    if (leavingMaintenance) void this.health.check(backend);
+    this.logger.info({ event: 'admin-state', backend: name, state }, `backend ${name} set to ${state}`);
+    this.emit('admin-state', name, state);
+    if (state === 'drain' && backend.inFlight === 0) this.emit('drained', name);
+    this.scheduler.pump();
+  }
+
+  addBackend(options: BackendOptions): void {
+    const problems = backendProblems(options, 'backend', new Set(this.backendList.map((b) => b.name)));
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    const backend = new Backend(options, this.backendSettings, false);
+    this.backendList = [...this.backendList, backend];
+    this.cookie.setBackends(this.backendList.map((b) => b.name));
+    this.logger.info({ event: 'backend-added', backend: backend.name }, `backend ${backend.name} added`);
+    void this.health.check(backend);
+  }
+
+  async removeBackend(name: string): Promise<void> {
+    const backend = this.require(name);
+    backend.adminState = 'maint';
+    this.backendList = this.backendList.filter((b) => b !== backend);
+    this.cookie.setBackends(this.backendList.map((b) => b.name));
+    this.locations.forgetBackend(name);
+    this.logger.info({ event: 'backend-removed', backend: name }, `backend ${name} removed`);
+    this.scheduler.pump();
+    await this.waitForInFlight(backend, 60_000).catch(() => undefined);
+    await backend.upstream.close();
+  }
+
+  private waitForInFlight(backend: Backend, timeoutMs: number): Promise<void> {
+    if (backend.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiters = this.drainWaiters.get(backend.name) ?? new Set();
+      this.drainWaiters.set(backend.name, waiters);
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        reject(
+          new Error(
+            `backend ${backend.name} still has ${backend.inFlight} runs in flight after ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      waiters.add(wake);
+    });
+  }
+
+  waitForDrained(name: string, timeoutMs = 600_000): Promise<void> {
+    return this.waitForInFlight(this.require(name), timeoutMs);
+  }
+
+  checkNow(): Promise<void> {
+    return this.health.checkAll();
+  }
+
+  inFlightTotal(): number {
+    return this.activeRequests;
+  }
+
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.health.stop();
+    const deadline = Date.now() + timeoutMs;
+    while (this.activeRequests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.scheduler.rejectAll();
+    for (const backend of this.backendList) backend.abandonInFlight('shutdown');
+    await Promise.all(this.backendList.map((backend) => backend.upstream.destroy()));
+  }
+}

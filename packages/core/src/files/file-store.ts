@@ -1,0 +1,86 @@
+import { LRUCache } from 'lru-cache';
+
+/**
+ * The gateway's copies of support files (decoded bytes), bounded in bytes, least recently used out first.
+ * With them any backend can be given a file a client PUT through the gateway, without the client's help.
+ */
+export class FileStore {
+  private readonly files: LRUCache<string, Buffer>;
+
+  constructor(readonly maxBytes: number) {
+    this.files = new LRUCache<string, Buffer>({
+      maxSize: Math.max(1, maxBytes),
+      sizeCalculation: (contents) => Math.max(1, contents.length),
+    });
+  }
+
+  /** False when the file alone is larger than the whole store. */
+  put(fileId: string, contents: Buffer): boolean {
+    if (contents.length > this.maxBytes) {
+      this.files.delete(fileId);
+      return false;
+    }
+    this.files.set(fileId, contents);
+    return true;
+  }
+
+  get(fileId: string): Buffer | undefined {
+    return this.files.get(fileId);
+  }
+
+  has(fileId: string): boolean {
+    return this.files.has(fileId);
+  }
+
+  get entries(): number {
+    return this.files.size;
+  }
+
+  get bytes(): number {
+    return this.files.calculatedSize;
+  }
+}
+
+/** Which backends are known to hold which file ids (learnt from PUTs and successful runs), bounded. */
+export class FileLocations {
+  private readonly holders: LRUCache<string, Set<string>>;
+
+  constructor(maxFileIds: number) {
+    this.holders = new LRUCache<string, Set<string>>({ max: Math.max(1, maxFileIds) });
+  }
+
+  add(fileId: string, backend: string): void {
+    const set = this.holders.get(fileId);
+    if (set) set.add(backend);
+    else this.holders.set(fileId, new Set([backend]));
+  }
+
+  forget(fileId: string, backend: string): void {
+    this.holders.get(fileId)?.delete(backend);
+  }
+
+  forgetBackend(backend: string): void {
+    for (const set of this.holders.values()) set.delete(backend);
+  }
+
+  holds(fileId: string, backend: string): boolean {
+    return this.holders.peek(fileId)?.has(backend) ?? false;
+  }
+
+  /** How many of `fileIds` the backend is known to hold. */
+  countHeld(fileIds: readonly string[], backend: string): number {
+    let held = 0;
+    for (const id of fileIds) if (this.holds(id, backend)) held++;
+    return held;
+  }
+}
+
+/** PHP's base64_decode($s, true): the standard alphabet only, whitespace skipped, padding checked. */
+export function decodeBase64Strict(text: string): Buffer | null {
+  const compact = text.replace(/[\t\n\r ]/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return null;
+  const unpadded = compact.replace(/=+$/, '');
+  if (unpadded.length % 4 === 1) return null;
+  if (compact.length !== unpadded.length && compact.length % 4 !== 0) return null;
+  return Buffer.from(unpadded, 'base64');
+}

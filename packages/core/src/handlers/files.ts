@@ -1,0 +1,124 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Backend } from '../backends/backend.js';
+import { type CoreContext, jobIdOf } from '../context.js';
+import { decodeBase64Strict } from '../files/file-store.js';
+import {
+  frameworkServerError,
+  gatewayError,
+  type JobeResponse,
+  noContent,
+  putBadBase64,
+  putMissingContents,
+} from '../protocol/responses.js';
+
+export interface FileAnswer {
+  response: JobeResponse;
+  backend: Backend | undefined;
+}
+
+/** The backend a job's requests go to: its binding, its cookie, or (bound now) the scheduler's choice. */
+function jobBackend(ctx: CoreContext, headers: IncomingHttpHeaders, fileId: string): Backend | undefined {
+  const jobId = jobIdOf(headers);
+  const named = (jobId && ctx.affinity.get(jobId)) || ctx.cookie.backendFrom(headers.cookie);
+  let backend = named ? ctx.backend(named) : undefined;
+  if (backend?.adminState === 'maint') backend = undefined;
+  if (!backend && jobId) {
+    backend = ctx.scheduler.preferred({
+      languageId: null,
+      fileIds: [fileId],
+      key: jobId,
+      bound: undefined,
+      exclude: new Set(),
+      signal: AbortSignal.abort(),
+    });
+  }
+  if (backend && jobId) ctx.affinity.bind(jobId, backend.name);
+  return backend;
+}
+
+async function putOn(
+  ctx: CoreContext,
+  backend: Backend,
+  fileId: string,
+  body: string,
+  headers: IncomingHttpHeaders,
+) {
+  const started = performance.now();
+  const result = await backend.upstream.send({
+    method: 'PUT',
+    resource: `files/${fileId}`,
+    headers: { ...ctx.upstreamHeaders(backend, headers), 'content-type': 'application/json; charset=utf-8' },
+    body,
+    timeoutMs: ctx.settings.requestTimeoutMs,
+  });
+  ctx.metrics.upstreamSeconds.observe(
+    { backend: backend.name, endpoint: 'files_put' },
+    (performance.now() - started) / 1000,
+  );
+  if (result.kind === 'response' && result.status === 204) ctx.locations.add(fileId, backend.name);
+  return result;
+}
+
+/**
+ * PUT files/<id>: validated like Jobe, kept by the gateway (so any backend can be given it later) and
+ * forwarded to the job's backend. Without a job id the gateway's copy is enough; a file too large to
+ * keep is copied to every backend instead.
+ */
+export async function handlePutFile(
+  ctx: CoreContext,
+  fileId: string,
+  raw: Buffer,
+  headers: IncomingHttpHeaders,
+): Promise<FileAnswer> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return { response: frameworkServerError(headers.accept), backend: undefined };
+  }
+  const fileContents =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)['file_contents']
+      : undefined;
+  if (fileContents === undefined || fileContents === null)
+    return { response: putMissingContents(), backend: undefined };
+  const base64 = typeof fileContents === 'string' ? fileContents : String(fileContents);
+  const contents = decodeBase64Strict(base64);
+  if (contents === null) return { response: putBadBase64(fileId), backend: undefined };
+
+  const kept = ctx.files.put(fileId, contents);
+  const forwardBody = JSON.stringify({ file_contents: base64 });
+  const backend = jobBackend(ctx, headers, fileId);
+  if (backend) {
+    const result = await putOn(ctx, backend, fileId, forwardBody, headers);
+    if (result.kind === 'response' && result.status !== 204) {
+      return {
+        response: {
+          status: result.status,
+          headers: { 'content-type': result.contentType ?? '' },
+          body: result.body,
+        },
+        backend,
+      };
+    }
+    if (result.kind === 'response' || kept) return { response: noContent(), backend };
+    return { response: gatewayError(503, `Could not store file ${fileId} on a Jobe server`), backend };
+  }
+  if (kept) return { response: noContent(), backend: undefined };
+
+  const everywhere = ctx.scheduler.candidates({ languageId: null, bound: undefined, exclude: new Set() });
+  const results = await Promise.all(
+    everywhere.map((target) => putOn(ctx, target, fileId, forwardBody, headers)),
+  );
+  const allStored = results.length > 0 && results.every((r) => r.kind === 'response' && r.status === 204);
+  if (allStored) return { response: noContent(), backend: undefined };
+  return {
+    response: gatewayError(503, `Could not store file ${fileId} on every Jobe server`),
+    backend: undefined,
+  };
+}
+
+/** HEAD files/<id>: 204 only when the gateway can give the file to whichever backend a run lands on. */
+export function handleHeadFile(ctx: CoreContext, fileId: string): JobeResponse {
+  return ctx.files.has(fileId) ? noContent(204) : noContent(404);
+}

@@ -1,0 +1,133 @@
+import type { Backend, HealthChange } from '../backends/backend.js';
+import type { CanaryOptions } from '../options.js';
+import { runOutcome } from '../protocol/run-spec.js';
+
+export interface HealthCheckSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  canary: CanaryOptions | undefined;
+  canaryIntervalMs: number;
+  headersFor(backend: Backend): Record<string, string>;
+  /** Gives back the worker slot the canary took (wakes queued runs). */
+  releaseSlot(backend: Backend): void;
+}
+
+export type HealthReporter = (backend: Backend, change: HealthChange, source: string) => void;
+
+const isLanguageList = (value: unknown): value is Array<[string, string]> =>
+  Array.isArray(value) &&
+  value.every(
+    (entry) => Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string',
+  );
+
+/**
+ * Active checks: `GET languages` on an interval (which also refreshes each backend's language list)
+ * and an optional canary run whose stdout is known, for servers that answer 200 while every run fails.
+ */
+export class HealthChecker {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lastCanary = new Map<string, number>();
+  /** Checks under way, so that concurrent callers wait for the same one. */
+  private readonly probing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly backends: () => readonly Backend[],
+    private readonly settings: HealthCheckSettings,
+    private readonly report: HealthReporter,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.checkAll(), this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async checkAll(): Promise<void> {
+    await Promise.all(this.backends().map((backend) => this.check(backend)));
+  }
+
+  check(backend: Backend): Promise<void> {
+    if (backend.adminState === 'maint') return Promise.resolve();
+    const running = this.probing.get(backend.name);
+    if (running) return running;
+    const check = this.runCheck(backend).finally(() => this.probing.delete(backend.name));
+    this.probing.set(backend.name, check);
+    return check;
+  }
+
+  private async runCheck(backend: Backend): Promise<void> {
+    const failure = (await this.probeLanguages(backend)) ?? (await this.maybeCanary(backend));
+    // A failed canary is confirmed at the next probe rather than a whole canary interval later.
+    if (failure?.startsWith('canary')) this.lastCanary.delete(backend.name);
+    const change = failure === null ? backend.recordSuccess() : backend.recordFailure(failure);
+    this.report(backend, change, failure === null ? 'probe' : failure);
+  }
+
+  /** Null when the backend answered a language list. */
+  private async probeLanguages(backend: Backend): Promise<string | null> {
+    const result = await backend.upstream.send({
+      method: 'GET',
+      resource: 'languages',
+      headers: this.settings.headersFor(backend),
+      timeoutMs: this.settings.timeoutMs,
+    });
+    backend.recent.record(result.kind !== 'response' || result.status !== 200);
+    if (result.kind === 'failed') return `languages probe: ${result.error}`;
+    if (result.kind === 'aborted') return 'languages probe aborted';
+    if (result.status !== 200) return `languages probe: HTTP ${result.status}`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(result.body.toString('utf8'));
+    } catch {
+      return 'languages probe: answer is not JSON';
+    }
+    if (!isLanguageList(parsed)) return 'languages probe: answer is not a list of [id, version]';
+    backend.languages = parsed.map(([id, version]) => [id.toLowerCase(), version]);
+    backend.languagesKnown = true;
+    return null;
+  }
+
+  /** Runs the canary when it is due and a worker is free; null when it passed or did not run. */
+  private async maybeCanary(backend: Backend): Promise<string | null> {
+    const { canary, canaryIntervalMs, timeoutMs } = this.settings;
+    if (!canary || !backend.supports(canary.language_id.toLowerCase())) return null;
+    const now = Date.now();
+    if (now - (this.lastCanary.get(backend.name) ?? 0) < canaryIntervalMs) return null;
+    // The canary must never take the worker a student's run needs.
+    if (backend.health === 'healthy' && !backend.hasFreeSlot(now)) return null;
+    this.lastCanary.set(backend.name, now);
+    backend.inFlight++;
+    try {
+      const runSpec = {
+        language_id: canary.language_id,
+        sourcecode: canary.sourcecode,
+        input: canary.input ?? '',
+      };
+      const result = await backend.upstream.send({
+        method: 'POST',
+        resource: 'runs',
+        headers: { ...this.settings.headersFor(backend), 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ run_spec: runSpec }),
+        timeoutMs: timeoutMs + 20_000,
+      });
+      if (result.kind !== 'response')
+        return `canary run: ${result.kind === 'failed' ? result.error : 'aborted'}`;
+      if (result.status !== 200) return `canary run: HTTP ${result.status}`;
+      const outcome = runOutcome(result.body);
+      if (outcome === 21) return null; // busy, not broken
+      const parsed = JSON.parse(result.body.toString('utf8')) as { stdout?: unknown };
+      if (outcome !== 15 || parsed.stdout !== canary.expectedStdout) {
+        return `canary run: outcome ${outcome}, stdout ${JSON.stringify(parsed.stdout).slice(0, 80)}`;
+      }
+      return null;
+    } catch (error) {
+      return `canary run: ${error instanceof Error ? error.message : String(error)}`;
+    } finally {
+      this.settings.releaseSlot(backend);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Backend } from './backends/backend.js';
+
+export type Endpoint = 'runs' | 'files_put' | 'files_head' | 'languages' | 'admin' | 'not_found';
+export type RetryCause =
+  | 'connect'
+  | 'reset'
+  | 'timeout'
+  | 'overload'
+  | 'bad_gateway'
+  | 'semaphore'
+  | 'ejected';
+
+export interface MetricsSources {
+  backends(): readonly Backend[];
+  queueLength(): number;
+  fileStore(): { bytes: number; entries: number };
+  affinityBindings(): number;
+}
+
+/** The balancer's Prometheus metrics (prom-client), on the host's registry or one of its own. */
+export class BalancerMetrics {
+  readonly requests: Counter<'endpoint' | 'status'>;
+  readonly outcomes: Counter<'outcome'>;
+  readonly failovers: Counter<'cause'>;
+  readonly fileReplays: Counter<'backend'>;
+  readonly ejections: Counter<'backend'>;
+  readonly upstreamSeconds: Histogram<'backend' | 'endpoint'>;
+  readonly queueWaitSeconds: Histogram;
+  readonly queueOverloads: Counter<'why'>;
+
+  constructor(
+    readonly registry: Registry,
+    sources: MetricsSources,
+  ) {
+    const registers = [registry];
+    const perBackend = (name: string, help: string, value: (backend: Backend) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['backend'],
+        registers,
+        collect() {
+          this.reset();
+          for (const backend of sources.backends()) this.set({ backend: backend.name }, value(backend));
+        },
+      });
+    perBackend('jobe_balancer_backend_up', '1 when the backend passes its health checks', (b) =>
+      b.health === 'healthy' ? 1 : 0,
+    );
+    perBackend('jobe_balancer_backend_in_flight_runs', 'Runs in flight on the backend', (b) => b.inFlight);
+    perBackend('jobe_balancer_backend_capacity', 'Configured capacity (jobe_max_users)', (b) => b.capacity);
+    perBackend(
+      'jobe_balancer_backend_effective_capacity',
+      'Capacity in force: lowered after overload answers and during slow start',
+      (b) => b.effectiveCapacity(),
+    );
+    new Gauge({
+      name: 'jobe_balancer_backend_state',
+      help: 'Administrative (ready, drain, maint) and health (unknown, healthy, ejected) state: 1 for the current one',
+      labelNames: ['backend', 'kind', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of sources.backends()) {
+          for (const state of ['ready', 'drain', 'maint'] as const) {
+            this.set({ backend: backend.name, kind: 'admin', state }, backend.adminState === state ? 1 : 0);
+          }
+          for (const state of ['unknown', 'healthy', 'ejected'] as const) {
+            this.set({ backend: backend.name, kind: 'health', state }, backend.health === state ? 1 : 0);
+          }
+        }
+      },
+    });
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    gauge(
+      'jobe_balancer_queue_length',
+      'Runs waiting at the gateway for a free Jobe worker',
+      sources.queueLength,
+    );
+    gauge(
+      'jobe_balancer_file_store_bytes',
+      'Bytes of support files held by the gateway',
+      () => sources.fileStore().bytes,
+    );
+    gauge(
+      'jobe_balancer_file_store_entries',
+      'Support files held by the gateway',
+      () => sources.fileStore().entries,
+    );
+    gauge('jobe_balancer_affinity_bindings', 'Job ids bound to a backend', sources.affinityBindings);
+
+    this.requests = new Counter({
+      name: 'jobe_balancer_requests_total',
+      help: 'Requests answered, by endpoint and HTTP status',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    });
+    this.outcomes = new Counter({
+      name: 'jobe_balancer_run_outcomes_total',
+      help: 'Runs answered to clients, by Jobe outcome (15 ok, 11 compile error, 12 runtime error, 13 time limit, 21 overload)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'jobe_balancer_failovers_total',
+      help: 'Runs sent again to another backend, by cause',
+      labelNames: ['cause'],
+      registers,
+    });
+    this.fileReplays = new Counter({
+      name: 'jobe_balancer_file_replays_total',
+      help: 'Support files the gateway uploaded to a backend on its own (no client PUT needed)',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.ejections = new Counter({
+      name: 'jobe_balancer_backend_ejections_total',
+      help: 'Times a backend was ejected by failed health checks or failed requests',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.upstreamSeconds = new Histogram({
+      name: 'jobe_balancer_upstream_request_duration_seconds',
+      help: 'Duration of requests to backends',
+      labelNames: ['backend', 'endpoint'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.queueWaitSeconds = new Histogram({
+      name: 'jobe_balancer_queue_wait_seconds',
+      help: 'Time runs waited at the gateway for a free Jobe worker',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.queueOverloads = new Counter({
+      name: 'jobe_balancer_queue_overloads_total',
+      help: 'Runs answered with outcome 21 by the gateway because its queue was full or the wait timed out',
+      labelNames: ['why'],
+      registers,
+    });
+  }
+
+  static ownRegistry(): Registry {
+    return new Registry();
+  }
+}

@@ -1,0 +1,71 @@
+/** Jobe's cputime default (seconds) and `cputime_upper_limit_secs`. */
+export const DEFAULT_CPUTIME_SECS = 5;
+export const MAX_CPUTIME_SECS = 120;
+export const OVERLOAD_TEST_SOURCE = '!** TESTING OVERLOAD EXCEPTION **!';
+
+/** What the gateway needs to know about a POST runs body to route it. */
+export type RunInspection =
+  /** Jobe itself must judge it (bad JSON, missing attributes...): forward to any backend, pass the answer through. */
+  | { kind: 'for-any-backend' }
+  | {
+      kind: 'run';
+      /** Lower-cased, as Jobe normalises it. */
+      languageId: string;
+      /** Valid file ids of file_list, in order, without duplicates. */
+      fileIds: string[];
+      cputimeSecs: number;
+      /** Jobe's test hook: every backend answers it with outcome 21 at once. */
+      isOverloadTest: boolean;
+    };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** PHP intval() of a JSON value, as Jobe applies it to `parameters.cputime`. */
+function phpIntval(value: unknown): number {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : 0;
+  if (typeof value === 'string') {
+    const match = /^\s*[+-]?\d+/.exec(value);
+    return match ? Number.parseInt(match[0], 10) : 0;
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return 0;
+}
+
+export function inspectRunBody(parsed: unknown): RunInspection {
+  if (!isObject(parsed)) return { kind: 'for-any-backend' };
+  const runSpec = parsed['run_spec'];
+  if (!isObject(runSpec)) return { kind: 'for-any-backend' };
+  const { sourcecode, language_id: languageId } = runSpec;
+  if (typeof sourcecode !== 'string' || typeof languageId !== 'string') return { kind: 'for-any-backend' };
+
+  const fileIds: string[] = [];
+  const fileList = runSpec['file_list'];
+  if (Array.isArray(fileList)) {
+    for (const entry of fileList) {
+      const id: unknown = Array.isArray(entry) ? entry[0] : undefined;
+      if (typeof id === 'string' && /^[A-Za-z0-9]{8,}$/.test(id) && !fileIds.includes(id)) fileIds.push(id);
+    }
+  }
+  const parameters = runSpec['parameters'];
+  const requested = isObject(parameters) ? phpIntval(parameters['cputime']) : 0;
+  const cputimeSecs = requested > 0 ? Math.min(requested, MAX_CPUTIME_SECS) : DEFAULT_CPUTIME_SECS;
+  return {
+    kind: 'run',
+    languageId: languageId.toLowerCase(),
+    fileIds,
+    cputimeSecs,
+    isOverloadTest: sourcecode === OVERLOAD_TEST_SOURCE,
+  };
+}
+
+/** Cheap check before parsing a whole result: only overload answers need a closer look. */
+export function runOutcome(body: Buffer): number | null {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (isObject(parsed) && typeof parsed['outcome'] === 'number') return parsed['outcome'];
+  } catch {
+    // Not a result object: the caller passes it through.
+  }
+  return null;
+}

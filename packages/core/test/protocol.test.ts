@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeBase64Strict } from '../src/files/file-store.js';
+import { parseRoute } from '../src/protocol/paths.js';
+import { inspectRunBody } from '../src/protocol/run-spec.js';
+
+describe('parseRoute', () => {
+  it.each([
+    ['/index.php/restapi/runs', { kind: 'runs' }],
+    ['/index.php/restapi/runs/', { kind: 'runs' }],
+    ['/jobe/index.php/restapi/runs/?x=1', { kind: 'runs' }],
+    ['/restapi/languages', { kind: 'languages' }],
+    ['/jobe/index.php/restapi/languages/', { kind: 'languages' }],
+    ['/index.php/restapi/files/abc123DEF', { kind: 'file', fileId: 'abc123DEF' }],
+  ])('%s is an API route', (path, route) => {
+    expect(parseRoute(path)).toEqual(route);
+  });
+
+  it.each([
+    '/index.php/restapi/files/..%2F..%2Fetc%2Fpasswd',
+    '/index.php/restapi/files/abc%2Fdef',
+    '/index.php/restapi/files/abc.def',
+    '/index.php/restapi/files/abc-def',
+    '/index.php/restapi/files/%E0%A4%A',
+    '/index.php/restapi/runs/123',
+    '/index.php/restapi/runresults/1',
+    '/index.php/restapi//runs',
+    '/jobe/restapi/runs',
+    '/index.php/restapi',
+    '/',
+    '',
+  ])('%s is a framework 404', (path) => {
+    expect(parseRoute(path)).toEqual({ kind: 'not-found' });
+  });
+
+  it('admin routes live under _balancer, with or without the /jobe prefix', () => {
+    expect(parseRoute('/_balancer/status')).toMatchObject({ kind: 'admin', segments: ['status'] });
+    expect(parseRoute('/jobe/_balancer/backends/j1/drain')).toMatchObject({
+      kind: 'admin',
+      segments: ['backends', 'j1', 'drain'],
+    });
+    expect(parseRoute('/_balancer/')).toMatchObject({ kind: 'admin', segments: [] });
+  });
+
+  it('never throws, whatever the path', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (path) => {
+        expect(['languages', 'runs', 'file', 'admin', 'not-found']).toContain(parseRoute(path).kind);
+      }),
+    );
+  });
+
+  it('only ever yields alphanumeric file ids', () => {
+    fc.assert(
+      fc.property(fc.string(), (id) => {
+        const route = parseRoute(`/restapi/files/${id}`);
+        if (route.kind === 'file') expect(route.fileId).toMatch(/^[A-Za-z0-9]+$/);
+      }),
+    );
+  });
+});
+
+describe('decodeBase64Strict (PHP base64_decode strict)', () => {
+  it('round-trips any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const decoded = decodeBase64Strict(Buffer.from(bytes).toString('base64'));
+        expect(decoded).not.toBeNull();
+        expect(Buffer.compare(decoded!, Buffer.from(bytes))).toBe(0);
+      }),
+    );
+  });
+
+  it.each(['abc$', 'ab=c', 'a', 'abcde===', '-_-_'])('rejects %s', (text) => {
+    expect(decodeBase64Strict(text)).toBeNull();
+  });
+
+  it('skips whitespace like PHP and accepts the empty string', () => {
+    expect(decodeBase64Strict('aGVs\nbG8=')?.toString()).toBe('hello');
+    expect(decodeBase64Strict('')?.length).toBe(0);
+  });
+});
+
+describe('inspectRunBody', () => {
+  it('reads what routing needs and lower-cases the language like Jobe', () => {
+    const inspection = inspectRunBody({
+      run_spec: {
+        language_id: 'Python3',
+        sourcecode: 'print(1)',
+        file_list: [
+          ['0123456789abcdef', 'a.txt'],
+          ['short', 'b.txt'],
+          ['0123456789abcdef', 'c.txt'],
+        ],
+        parameters: { cputime: '7' },
+        jobeserver: 'x',
+      },
+    });
+    expect(inspection).toEqual({
+      kind: 'run',
+      languageId: 'python3',
+      fileIds: ['0123456789abcdef'],
+      cputimeSecs: 7,
+      isOverloadTest: false,
+    });
+  });
+
+  it('leaves what Jobe must judge to a backend', () => {
+    for (const body of [undefined, null, 'x', [], {}, { run_spec: 1 }, { run_spec: { sourcecode: 'x' } }]) {
+      expect(inspectRunBody(body)).toEqual({ kind: 'for-any-backend' });
+    }
+  });
+
+  it('caps cputime at Jobe maximum for the timeout and defaults it to 5', () => {
+    const cputime = (value: unknown) =>
+      inspectRunBody({ run_spec: { language_id: 'c', sourcecode: '', parameters: { cputime: value } } });
+    expect(cputime(500)).toMatchObject({ cputimeSecs: 120 });
+    expect(cputime('abc')).toMatchObject({ cputimeSecs: 5 });
+    expect(cputime(undefined)).toMatchObject({ cputimeSecs: 5 });
+  });
+});
