@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { handleAdmin } from './admin/routes.js';
+import { guardedStore } from './affinity/affinity-store.js';
 import { AffinityCookie, JobAffinity } from './affinity/job-affinity.js';
 import type { BalancerStatus, HandleOptions, JobeBalancer } from './api.js';
 import { Backend, type BackendSettings, type HealthChange } from './backends/backend.js';
@@ -86,7 +87,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     this.backendList = options.backends.map((backend) => new Backend(backend, this.backendSettings, true));
     this.files = new FileStore(options.fileStoreMaxBytes ?? 64 * MiB);
     this.locations = new FileLocations(options.maxFileLocations ?? 100_000);
-    this.affinity = new JobAffinity(options.affinityTtlMs ?? 60_000, options.maxAffinityEntries ?? 100_000);
+    this.affinity = new JobAffinity(
+      options.affinityTtlMs ?? 60_000,
+      options.maxAffinityEntries ?? 100_000,
+      options.affinityStore ? guardedStore(options.affinityStore, 50, this.logger) : undefined,
+    );
     const secret =
       options.cookieSecret ??
       createHash('sha256')
@@ -170,7 +175,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       );
     }
     this.emit('health', backend.name, change.state, change.reason);
-    this.scheduler.pump();
+    this.scheduler.pump(true);
   }
 
   private afterRelease(backend: Backend): void {
@@ -377,7 +382,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     this.logger.info({ event: 'admin-state', backend: name, state }, `backend ${name} set to ${state}`);
     this.emit('admin-state', name, state);
     if (state === 'drain' && backend.inFlight === 0) this.emit('drained', name);
-    this.scheduler.pump();
+    this.scheduler.pump(true);
   }
 
   addBackend(options: BackendOptions): void {
@@ -397,7 +402,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     this.cookie.setBackends(this.backendList.map((b) => b.name));
     this.locations.forgetBackend(name);
     this.logger.info({ event: 'backend-removed', backend: name }, `backend ${name} removed`);
-    this.scheduler.pump();
+    this.scheduler.pump(true);
     await this.waitForInFlight(backend, 60_000).catch(() => undefined);
     await backend.upstream.close();
   }

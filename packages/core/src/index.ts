@@ -1,3 +1,4 @@
+export { type AffinityStore, RedisAffinityStore, type RedisLikeClient } from './affinity/affinity-store.js';
 export type {
   BackendStatus,
   BalancerEvents,

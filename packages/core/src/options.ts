@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { AffinityStore } from './affinity/affinity-store.js';
 
 /** HAProxy's administrative server states. */
 export type AdminState = 'ready' | 'drain' | 'maint';
@@ -116,6 +117,11 @@ export interface BalancerOptions {
   retry?: RetryOptions;
   timeouts?: TimeoutOptions;
   admin?: AdminOptions;
+  /**
+   * Shares job-id bindings between gateway replicas (e.g. `new RedisAffinityStore(ioredisClient)`), for
+   * CodeRunner versions without a cookie jar (< 5.4.1). Look-ups slower than 50 ms count as misses.
+   */
+  affinityStore?: AffinityStore;
   /** prom-client registry to register on (default: one of the balancer's own). */
   metricsRegistry?: Registry;
   logger?: Logger;

@@ -125,7 +125,10 @@ dl div{display:flex;gap:6px}dt{color:var(--muted)}dd{margin:0;font-variant-numer
     var p = (100 * a) / b;
     return (p === 0 ? '0' : p < 0.1 ? '<0.1' : p.toFixed(p < 10 ? 1 : 0)) + '%';
   }
-  function stamp(iso) { return new Date(iso).toLocaleString('sv-SE').slice(0, 16); }
+  function stamp(iso) {
+    var d = new Date(iso).toLocaleString('sv-SE');
+    return d.slice(0, 10) === new Date().toLocaleString('sv-SE').slice(0, 10) ? d.slice(11, 16) : d.slice(0, 16);
+  }
   function outcomeName(code) {
     return OUTCOMES[code] ? code + ' · ' + OUTCOMES[code] : Number(code) >= 100 ? 'HTTP ' + code + ' (gateway)' : 'outcome ' + code;
   }
@@ -183,7 +186,7 @@ dl div{display:flex;gap:6px}dt{color:var(--muted)}dd{margin:0;font-variant-numer
     c.actions.setAttribute('aria-label', 'Admin state of ' + name);
     c.buttons = {};
     [['drain', 'Drain', 'Finish the runs in flight, send no new jobs'], ['ready', 'Ready', 'Send new jobs again'],
-      ['maint', 'Maint', 'Maintenance: send nothing, skip health checks']].forEach(function (a) {
+      ['maint', 'Maint', 'Maintenance: send it nothing']].forEach(function (a) {
       var b = el('button', '', a[1]);
       b.type = 'button';
       b.dataset.testid = a[0] + '-' + name;
@@ -252,11 +255,11 @@ dl div{display:flex;gap:6px}dt{color:var(--muted)}dd{margin:0;font-variant-numer
     var ov = $('overview');
     ov.replaceChildren();
     tile(ov, 'Backends serving', serving + ' / ' + bs.length, bs.length - serving ? bs.length - serving + ' out of rotation' : 'all in rotation');
-    tile(ov, 'Runs in flight', inflight + ' / ' + effective, 'slots on backends taking jobs');
+    tile(ov, 'Runs in flight', inflight + ' / ' + effective, 'capacity in rotation');
     tile(ov, 'Queue', int(st.queue.length) + ' / ' + int(st.queue.maxLength), 'waiting; timeout ' + dur(st.queue.timeoutMs));
     tile(ov, 'Errors (last min)', pct(errs, req), int(errs) + ' of ' + int(req) + ' requests');
     tile(ov, 'File store', int(st.fileStore.entries) + ' files', bytes(st.fileStore.bytes) + ' of ' + bytes(st.fileStore.maxBytes));
-    tile(ov, 'Affinity bindings', int(st.affinityBindings), 'job ids bound to a backend');
+    tile(ov, 'Affinity bindings', int(st.affinityBindings), 'job ids pinned');
     tile(ov, 'Uptime', dur(now - Date.parse(st.startedAt)), 'since ' + stamp(st.startedAt));
 
     var ro = $('readonly');

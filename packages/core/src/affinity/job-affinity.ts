@@ -1,11 +1,19 @@
 import { createHmac } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { AffinityStore } from './affinity-store.js';
 
-/** Job id → backend name, for the few seconds one CodeRunner execute() lasts. */
+/**
+ * Job id → backend name, for the few seconds one CodeRunner execute() lasts: a bounded local table,
+ * and optionally a store shared with other gateway replicas (consulted on a local miss).
+ */
 export class JobAffinity {
   private readonly bindings: LRUCache<string, string>;
 
-  constructor(ttlMs: number, maxEntries: number) {
+  constructor(
+    private readonly ttlMs: number,
+    maxEntries: number,
+    private readonly shared: AffinityStore | undefined,
+  ) {
     this.bindings = new LRUCache<string, string>({
       max: Math.max(1, maxEntries),
       ttl: ttlMs,
@@ -13,12 +21,18 @@ export class JobAffinity {
     });
   }
 
-  get(jobId: string): string | undefined {
-    return this.bindings.get(jobId);
+  async get(jobId: string): Promise<string | undefined> {
+    const local = this.bindings.get(jobId);
+    if (local !== undefined || !this.shared) return local;
+    const remote = await this.shared.get(jobId);
+    if (remote !== undefined) this.bindings.set(jobId, remote);
+    return remote;
   }
 
   bind(jobId: string, backend: string): void {
+    if (this.bindings.get(jobId) === backend) return;
     this.bindings.set(jobId, backend);
+    void this.shared?.set(jobId, backend, this.ttlMs);
   }
 
   get size(): number {

@@ -17,9 +17,13 @@ export interface FileAnswer {
 }
 
 /** The backend a job's requests go to: its binding, its cookie, or (bound now) the scheduler's choice. */
-function jobBackend(ctx: CoreContext, headers: IncomingHttpHeaders, fileId: string): Backend | undefined {
+async function jobBackend(
+  ctx: CoreContext,
+  headers: IncomingHttpHeaders,
+  fileId: string,
+): Promise<Backend | undefined> {
   const jobId = jobIdOf(headers);
-  const named = (jobId && ctx.affinity.get(jobId)) || ctx.cookie.backendFrom(headers.cookie);
+  const named = (jobId && (await ctx.affinity.get(jobId))) || ctx.cookie.backendFrom(headers.cookie);
   let backend = named ? ctx.backend(named) : undefined;
   if (backend?.adminState === 'maint') backend = undefined;
   if (!backend && jobId) {
@@ -88,7 +92,7 @@ export async function handlePutFile(
 
   const kept = ctx.files.put(fileId, contents);
   const forwardBody = JSON.stringify({ file_contents: base64 });
-  const backend = jobBackend(ctx, headers, fileId);
+  const backend = await jobBackend(ctx, headers, fileId);
   if (backend) {
     const result = await putOn(ctx, backend, fileId, forwardBody, headers);
     if (result.kind === 'response' && result.status !== 204) {

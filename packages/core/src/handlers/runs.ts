@@ -74,7 +74,7 @@ async function dispatch(ctx: CoreContext, run: RunRequest): Promise<RunAnswer | 
   const jobId = jobIdOf(run.headers);
   const inspection = run.inspection;
   const fileIds = inspection.kind === 'run' ? inspection.fileIds : [];
-  let bound = (jobId && affinity.get(jobId)) || ctx.cookie.backendFrom(run.headers.cookie);
+  let bound = (jobId && (await affinity.get(jobId))) || ctx.cookie.backendFrom(run.headers.cookie);
   const key = jobId ?? fileIds[0] ?? randomUUID();
   const exclude = new Set<string>();
   let attempts = 0;

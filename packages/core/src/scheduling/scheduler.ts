@@ -145,8 +145,13 @@ export class Scheduler {
     this.onRelease?.(backend);
   }
 
-  /** Hands free capacity to waiting runs in FIFO order; call whenever capacity or eligibility changes. */
-  pump(): void {
+  /**
+   * Hands free capacity to waiting runs in FIFO order. `eligibilityChanged` (a backend ejected, drained,
+   * removed) also answers runs no backend can take any more, even when no capacity is free.
+   */
+  pump(eligibilityChanged = false): void {
+    if (this.queue.length === 0) return;
+    if (!eligibilityChanged && !this.backends().some((backend) => backend.hasFreeSlot())) return;
     for (let i = 0; i < this.queue.length; ) {
       const waiter = this.queue[i]!;
       const taken = this.tryTake(waiter.ticket);
@@ -164,7 +169,7 @@ export class Scheduler {
         this.onQueueWait?.(queuedMs / 1000);
         waiter.resolve({ kind: 'backend', backend: taken, queuedMs });
       }
-      if (!this.backends().some((backend) => backend.hasFreeSlot())) return;
+      if (!eligibilityChanged && !this.backends().some((backend) => backend.hasFreeSlot())) return;
     }
   }
 
