@@ -45,7 +45,7 @@ const NOT_FOUND_HTML = `<!doctype html>
 <html>
 <head>
     <meta charset="utf-8">
-    <title>404 Page Not Found</title>
+    <title>404 - Page Not Found</title>
 </head>
 <body>
     <div class="wrap">
