@@ -10,7 +10,7 @@ import {
   silentLogger,
 } from '@jobe-balancer/core';
 import { type JobeSim, startJobeSim } from '@jobe-balancer/jobe-sim';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobeRequest } from '../support/jobe-test-client.js';
 

@@ -1,0 +1,231 @@
+/**
+ * Wire-level helpers shared by the test clients: one HTTP exchange per new TCP connection (as Moodle's curl and
+ * Python's http.client do), and the two JSON encoders whose exact bytes the real clients send.
+ */
+
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as zlib from 'node:zlib';
+
+export interface WireRequest {
+  url: string;
+  method: string;
+  /** Sent with the given spelling and order. */
+  headers: OutgoingHttpHeaders;
+  body?: string | Buffer;
+  /** Whole exchange; on expiry the result is a transport failure. Default: none (Moodle sets no total timeout). */
+  timeoutMs?: number;
+  /** Default 30 s, Moodle's CURLOPT_CONNECTTIMEOUT. */
+  connectTimeoutMs?: number;
+  /**
+   * Like libcurl: bodies larger than this get `Expect: 100-continue` and are sent on `100 Continue` or after 1 s
+   * without an answer. Default: never.
+   */
+  expectContinueOver?: number;
+  /** Undo a gzip/deflate/br Content-Encoding, as libcurl does with CURLOPT_ENCODING ''. */
+  decompress?: boolean;
+}
+
+export interface WireResponse {
+  /** -1 when the exchange failed at transport level (refused, reset, timeout, undecodable body). */
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  error?: Error;
+}
+
+/** libcurl's EXPECT_100_THRESHOLD (1 MiB) and its default expect_100_timeout_ms. */
+export const CURL_EXPECT_100_THRESHOLD = 1024 * 1024;
+const CURL_EXPECT_100_TIMEOUT_MS = 1000;
+
+/** One request on a fresh TCP connection (`agent: false`, so `Connection: close`); never rejects. */
+export function sendOnNewConnection(request: WireRequest): Promise<WireResponse> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (response: WireResponse): void => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      resolve(response);
+    };
+    const fail = (error: Error): void => finish({ status: -1, headers: {}, body: Buffer.alloc(0), error });
+
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch (error) {
+      fail(error as Error);
+      return;
+    }
+    const body = request.body === undefined ? undefined : Buffer.from(request.body);
+    const headers: OutgoingHttpHeaders = { ...request.headers };
+    const awaitContinue =
+      body !== undefined && body.length > (request.expectContinueOver ?? Number.POSITIVE_INFINITY);
+    if (awaitContinue) headers['Expect'] = '100-continue';
+
+    const transport = url.protocol === 'https:' ? https : http;
+    const req = transport.request(url, {
+      method: request.method,
+      headers,
+      agent: false,
+      // Moodle's curl does not verify certificates (CURLOPT_SSL_VERIFYPEER = 0).
+      ...(url.protocol === 'https:' ? { rejectUnauthorized: false } : {}),
+    });
+
+    let bodySent = false;
+    const sendBody = (): void => {
+      if (bodySent) return;
+      bodySent = true;
+      req.end(body);
+    };
+
+    req.on('error', fail);
+    req.on('socket', (socket) => {
+      const connectTimer = setTimeout(
+        () => req.destroy(new Error('connect timeout')),
+        request.connectTimeoutMs ?? 30_000,
+      );
+      timers.push(connectTimer);
+      socket.once('connect', () => clearTimeout(connectTimer));
+      socket.once('secureConnect', () => clearTimeout(connectTimer));
+    });
+    if (request.timeoutMs !== undefined) {
+      timers.push(setTimeout(() => req.destroy(new Error('request timeout')), request.timeoutMs));
+    }
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', fail);
+      res.on('end', () => {
+        let received: Buffer = Buffer.concat(chunks);
+        try {
+          if (request.decompress) received = decode(received, res.headers['content-encoding']);
+        } catch (error) {
+          fail(error as Error);
+          return;
+        }
+        finish({ status: res.statusCode ?? -1, headers: res.headers, body: received });
+        // A final answer before `100 Continue` means the body will never be wanted.
+        if (!bodySent) req.destroy();
+      });
+    });
+
+    if (awaitContinue) {
+      req.flushHeaders();
+      req.on('continue', sendBody);
+      timers.push(setTimeout(sendBody, CURL_EXPECT_100_TIMEOUT_MS));
+    } else {
+      sendBody();
+    }
+  });
+}
+
+function decode(body: Buffer, encoding: string | undefined): Buffer {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return body;
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.gunzipSync(body);
+    case 'deflate':
+      return zlib.inflateSync(body);
+    case 'br':
+      return zlib.brotliDecompressSync(body);
+    default:
+      throw new Error(`unsupported Content-Encoding ${encoding}`);
+  }
+}
+
+/** JSON text if the body parses, otherwise undefined. */
+export function parseJsonOrUndefined(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+interface JsonDialect {
+  /** The UTF-16 code units written as escapes (each half of a surrogate pair matches on its own). */
+  escaped: RegExp;
+  itemSeparator: string;
+  keySeparator: string;
+  /** PHP arrays: `{}` and `{"0":a,"1":b}` are lists. */
+  phpArrays: boolean;
+}
+
+const PHP_DEFAULT: JsonDialect = {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes control characters
+  escaped: /["\\/\u0000-\u001f\u0080-\uffff]/g,
+  itemSeparator: ',',
+  keySeparator: ':',
+  phpArrays: true,
+};
+const PYTHON_DEFAULT: JsonDialect = {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes control characters
+  escaped: /["\\\u0000-\u001f\u007f-\uffff]/g,
+  itemSeparator: ', ',
+  keySeparator: ': ',
+  phpArrays: false,
+};
+
+/**
+ * PHP's `json_encode($value)` with default flags: `/` as `\/`, everything outside ASCII as lowercase `\uXXXX`
+ * (UTF-16 pairs), no spaces. Plain objects stand for PHP arrays, so an empty one encodes as `[]`.
+ */
+export function phpJsonEncode(value: unknown): string {
+  return encode(value, PHP_DEFAULT);
+}
+
+/** Python's `json.dumps(value)` with default arguments (`ensure_ascii`, `', '` and `': '` separators). */
+export function pythonJsonDumps(value: unknown): string {
+  return encode(value, PYTHON_DEFAULT);
+}
+
+function encode(value: unknown, dialect: JsonDialect): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`cannot encode ${value} as JSON`);
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'string') return encodeString(value, dialect);
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => encode(item, dialect)).join(dialect.itemSeparator)}]`;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, item]) => item !== undefined);
+    if (dialect.phpArrays && entries.every(([key], index) => key === String(index))) {
+      return `[${entries.map(([, item]) => encode(item, dialect)).join(dialect.itemSeparator)}]`;
+    }
+    const members = entries.map(
+      ([key, item]) => `${encodeString(key, dialect)}${dialect.keySeparator}${encode(item, dialect)}`,
+    );
+    return `{${members.join(dialect.itemSeparator)}}`;
+  }
+  throw new TypeError(`cannot encode a ${typeof value} as JSON`);
+}
+
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+function encodeString(text: string, dialect: JsonDialect): string {
+  const escaped = text.replace(dialect.escaped, (char) => {
+    const short = SHORT_ESCAPES[char];
+    if (short !== undefined) return short;
+    if (char === '/') return '\\/';
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return `"${escaped}"`;
+}
