@@ -1,0 +1,359 @@
+import type {
+  AdminOptions,
+  AdminState,
+  BackendOptions,
+  BalancerOptions,
+  CanaryOptions,
+  HealthOptions,
+  QueueOptions,
+  RetryOptions,
+  TimeoutOptions,
+} from '@jobe-balancer/core';
+import { normaliseBackendUrl } from './backend-url.js';
+import { Checker, describe, isPlainObject, joinPath, type PlainObject } from './validate.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/** The balancer options a config file can hold (objects such as a logger cannot be written in a file). */
+export type FileBalancerOptions = Omit<BalancerOptions, 'logger' | 'metricsRegistry'>;
+
+/** Settings of the standalone gateway itself. */
+export interface GatewaySettings {
+  port: number;
+  host: string;
+  /** Requests under this path go to the balancer; everything else gets Jobe's 404. */
+  basePath: string;
+  /** How long a shutdown waits for runs in flight. */
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+  /** Accepted and validated; the core does not use Redis yet. */
+  redisUrl?: string;
+}
+
+export type ResolvedConfig = FileBalancerOptions & GatewaySettings;
+
+export const GATEWAY_DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  basePath: '/jobe',
+  shutdownTimeoutMs: 30_000,
+  logLevel: 'info',
+} as const satisfies Omit<GatewaySettings, 'redisUrl'>;
+
+export type ParseConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; errors: string[] };
+
+const TOP_LEVEL_KEYS = [
+  'backends',
+  'maxConcurrent',
+  'affinityTtlMs',
+  'maxAffinityEntries',
+  'fileStoreMaxBytes',
+  'maxFileLocations',
+  'bodyLimitBytes',
+  'apiKeys',
+  'cookieName',
+  'cookieSecret',
+  'slowStartMs',
+  'health',
+  'queue',
+  'retry',
+  'timeouts',
+  'admin',
+  'port',
+  'host',
+  'basePath',
+  'shutdownTimeoutMs',
+  'logLevel',
+  'redisUrl',
+] as const;
+const BACKEND_KEYS = ['name', 'url', 'apiKey', 'maxConcurrent', 'weight', 'state'] as const;
+const HEALTH_KEYS = [
+  'intervalMs',
+  'timeoutMs',
+  'failureThreshold',
+  'baseEjectionMs',
+  'maxEjectionMs',
+  'canary',
+] as const;
+const CANARY_KEYS = ['language_id', 'sourcecode', 'input', 'expectedStdout', 'intervalMs'] as const;
+const QUEUE_KEYS = ['maxLength', 'timeoutMs'] as const;
+const RETRY_KEYS = ['maxAttempts', 'afterSend'] as const;
+const TIMEOUT_KEYS = ['connectMs', 'runSlackMs', 'requestMs'] as const;
+const ADMIN_KEYS = ['token', 'publicStatus', 'publicMetrics'] as const;
+const ADMIN_STATES: readonly AdminState[] = ['ready', 'drain', 'maint'];
+const NOT_IN_FILES: Record<string, string> = {
+  logger: 'cannot be set in a config file (use "logLevel" or --log-level)',
+  metricsRegistry: 'cannot be set in a config file (the gateway uses its own registry)',
+};
+
+const MIN_TOKEN_LENGTH = 8;
+const BACKEND_NAME = /^[A-Za-z0-9_.-]+$/;
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BASE_PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
+// The core's defaults, needed only to compare a configured ejection period with the other one.
+const DEFAULT_BASE_EJECTION_MS = 2000;
+const DEFAULT_MAX_EJECTION_MS = 60_000;
+
+/** Copies `key` into `target` when the check accepts it; absent keys stay absent. */
+function take<T extends object, K extends keyof T & string>(
+  target: T,
+  key: K,
+  source: PlainObject,
+  check: (value: unknown) => T[K] | undefined,
+): void {
+  if (source[key] === undefined) return;
+  const value = check(source[key]);
+  if (value !== undefined) target[key] = value;
+}
+
+/** `"url"` or `"name=url"`, as given to --backend and JOBE_BALANCER_BACKENDS. */
+function backendFromString(text: string, index: number): PlainObject {
+  const equals = text.indexOf('=');
+  const scheme = text.indexOf('://');
+  if (equals > 0 && (scheme === -1 || equals < scheme)) {
+    return { name: text.slice(0, equals).trim(), url: text.slice(equals + 1).trim() };
+  }
+  return { name: `jobe${index + 1}`, url: text.trim() };
+}
+
+function parseBackend(check: Checker, path: string, raw: unknown, index: number): BackendOptions | undefined {
+  const entry = typeof raw === 'string' ? backendFromString(raw, index) : raw;
+  if (!isPlainObject(entry)) {
+    return check.fail(path, `must be a backend object, "url" or "name=url", got ${describe(raw)}`);
+  }
+  check.knownKeys(path, entry, BACKEND_KEYS);
+  const nameValue = entry['name'] ?? `jobe${index + 1}`;
+  const name =
+    typeof nameValue === 'string' && BACKEND_NAME.test(nameValue)
+      ? nameValue
+      : check.fail(`${path}.name`, `must match [A-Za-z0-9_.-]+, got ${describe(nameValue)}`);
+  let url: string | undefined;
+  if (entry['url'] === undefined) {
+    check.fail(`${path}.url`, 'is required');
+  } else if (typeof entry['url'] === 'string' && normaliseBackendUrl(entry['url']) !== undefined) {
+    url = entry['url'].trim();
+  } else {
+    check.fail(`${path}.url`, `must be an http(s) URL or host[:port], got ${describe(entry['url'])}`);
+  }
+  if (name === undefined || url === undefined) return undefined;
+  const backend: BackendOptions = { name, url };
+  take(backend, 'apiKey', entry, (v) => check.nonEmptyString(`${path}.apiKey`, v));
+  take(backend, 'maxConcurrent', entry, (v) => check.integer(`${path}.maxConcurrent`, v, 1));
+  take(backend, 'weight', entry, (v) => check.positiveNumber(`${path}.weight`, v));
+  take(backend, 'state', entry, (v) => check.oneOf(`${path}.state`, v, ADMIN_STATES));
+  return backend;
+}
+
+function parseBackends(check: Checker, raw: unknown): BackendOptions[] {
+  const hint = '(--backend, JOBE_BALANCER_BACKENDS or "backends" in the config file)';
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
+    check.fail('backends', `must list at least one backend ${hint}`);
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    check.fail('backends', `must be an array of backends, got ${describe(raw)}`);
+    return [];
+  }
+  const backends: BackendOptions[] = [];
+  const firstIndexOfName = new Map<string, number>();
+  raw.forEach((item, index) => {
+    const backend = parseBackend(check, `backends[${index}]`, item, index);
+    if (backend === undefined) return;
+    const first = firstIndexOfName.get(backend.name);
+    if (first !== undefined) {
+      check.fail(
+        `backends[${index}].name`,
+        `duplicate backend name "${backend.name}" (also backends[${first}])`,
+      );
+      return;
+    }
+    firstIndexOfName.set(backend.name, index);
+    backends.push(backend);
+  });
+  return backends;
+}
+
+function parseCanary(check: Checker, path: string, raw: unknown): CanaryOptions | undefined {
+  const object = check.object(path, raw);
+  if (object === undefined) return undefined;
+  check.knownKeys(path, object, CANARY_KEYS);
+  const languageId =
+    object['language_id'] === undefined
+      ? check.fail(`${path}.language_id`, 'is required')
+      : check.nonEmptyString(`${path}.language_id`, object['language_id']);
+  const sourcecode =
+    object['sourcecode'] === undefined
+      ? check.fail(`${path}.sourcecode`, 'is required')
+      : check.nonEmptyString(`${path}.sourcecode`, object['sourcecode']);
+  const expectedStdout =
+    object['expectedStdout'] === undefined
+      ? check.fail(`${path}.expectedStdout`, 'is required')
+      : check.string(`${path}.expectedStdout`, object['expectedStdout']);
+  if (languageId === undefined || sourcecode === undefined || expectedStdout === undefined) return undefined;
+  const canary: CanaryOptions = { language_id: languageId, sourcecode, expectedStdout };
+  take(canary, 'input', object, (v) => check.string(`${path}.input`, v));
+  take(canary, 'intervalMs', object, (v) => check.millis(`${path}.intervalMs`, v, 1));
+  return canary;
+}
+
+function parseHealth(check: Checker, raw: unknown): HealthOptions | undefined {
+  const object = check.object('health', raw);
+  if (object === undefined) return undefined;
+  check.knownKeys('health', object, HEALTH_KEYS);
+  const health: HealthOptions = {};
+  take(health, 'intervalMs', object, (v) => check.millis('health.intervalMs', v, 1));
+  take(health, 'timeoutMs', object, (v) => check.millis('health.timeoutMs', v, 1));
+  take(health, 'failureThreshold', object, (v) => check.integer('health.failureThreshold', v, 1));
+  take(health, 'baseEjectionMs', object, (v) => check.millis('health.baseEjectionMs', v, 1));
+  take(health, 'maxEjectionMs', object, (v) => check.millis('health.maxEjectionMs', v, 1));
+  take(health, 'canary', object, (v) => parseCanary(check, 'health.canary', v));
+  const base = health.baseEjectionMs ?? DEFAULT_BASE_EJECTION_MS;
+  const max = health.maxEjectionMs ?? DEFAULT_MAX_EJECTION_MS;
+  if (max < base && health.maxEjectionMs !== undefined) {
+    const baseShown = health.baseEjectionMs === undefined ? `${base}, the default` : `${base}`;
+    check.fail(
+      'health.maxEjectionMs',
+      `must not be less than health.baseEjectionMs (${baseShown}), got ${max}`,
+    );
+  } else if (max < base) {
+    check.fail(
+      'health.baseEjectionMs',
+      `must not exceed health.maxEjectionMs (${max}, the default), got ${base}`,
+    );
+  }
+  return health;
+}
+
+function parseSection<T extends object>(
+  check: Checker,
+  path: string,
+  raw: unknown,
+  keys: readonly string[],
+  fill: (object: PlainObject, section: T) => void,
+): T | undefined {
+  const object = check.object(path, raw);
+  if (object === undefined) return undefined;
+  check.knownKeys(path, object, keys);
+  const section = {} as T;
+  fill(object, section);
+  return section;
+}
+
+function parseApiKeys(check: Checker, raw: unknown): string[] | undefined {
+  if (!Array.isArray(raw)) return check.fail('apiKeys', `must be an array of strings, got ${describe(raw)}`);
+  if (raw.length === 0) return check.fail('apiKeys', 'must list at least one key (or be left out)');
+  const keys = raw.map((key, index) => check.nonEmptyString(`apiKeys[${index}]`, key));
+  return keys.every((key) => key !== undefined) ? (keys as string[]) : undefined;
+}
+
+function parsePort(check: Checker, raw: unknown): number | undefined {
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 65535) return raw;
+  return check.fail('port', `must be an integer from 0 to 65535, got ${describe(raw)}`);
+}
+
+function parseBasePath(check: Checker, raw: unknown): string | undefined {
+  if (typeof raw === 'string' && (raw === '/' || BASE_PATH.test(raw))) return raw;
+  return check.fail(
+    'basePath',
+    `must be "/" or a path such as "/jobe" (no trailing "/"), got ${describe(raw)}`,
+  );
+}
+
+function parseRedisUrl(check: Checker, raw: unknown): string | undefined {
+  if (typeof raw === 'string') {
+    try {
+      const url = new URL(raw);
+      if ((url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '') return raw;
+    } catch {
+      // reported below
+    }
+  }
+  return check.fail('redisUrl', `must be a redis:// or rediss:// URL, got ${describe(raw)}`);
+}
+
+/**
+ * Validates a whole configuration (the content of a config file, with flags and environment merged in)
+ * and applies the gateway's defaults. Every message names the offending key path.
+ */
+export function parseConfig(raw: unknown): ParseConfigResult {
+  if (!isPlainObject(raw)) {
+    return { ok: false, errors: [`configuration: must be an object of settings, got ${describe(raw)}`] };
+  }
+  const check = new Checker();
+  for (const [key, message] of Object.entries(NOT_IN_FILES)) {
+    if (key in raw) check.fail(key, message);
+  }
+  check.knownKeys(
+    '',
+    Object.fromEntries(Object.entries(raw).filter(([key]) => !(key in NOT_IN_FILES))),
+    TOP_LEVEL_KEYS,
+  );
+
+  const config: ResolvedConfig = {
+    backends: parseBackends(check, raw['backends']),
+    port: GATEWAY_DEFAULTS.port,
+    host: GATEWAY_DEFAULTS.host,
+    basePath: GATEWAY_DEFAULTS.basePath,
+    shutdownTimeoutMs: GATEWAY_DEFAULTS.shutdownTimeoutMs,
+    logLevel: GATEWAY_DEFAULTS.logLevel,
+  };
+  take(config, 'port', raw, (v) => parsePort(check, v));
+  take(config, 'host', raw, (v) => check.nonEmptyString('host', v));
+  take(config, 'basePath', raw, (v) => parseBasePath(check, v));
+  take(config, 'shutdownTimeoutMs', raw, (v) => check.millis('shutdownTimeoutMs', v, 0));
+  take(config, 'logLevel', raw, (v) => check.oneOf('logLevel', v, LOG_LEVELS));
+  take(config, 'redisUrl', raw, (v) => parseRedisUrl(check, v));
+
+  take(config, 'maxConcurrent', raw, (v) => check.integer('maxConcurrent', v, 1));
+  take(config, 'affinityTtlMs', raw, (v) => check.millis('affinityTtlMs', v, 1));
+  take(config, 'maxAffinityEntries', raw, (v) => check.integer('maxAffinityEntries', v, 1));
+  take(config, 'fileStoreMaxBytes', raw, (v) => check.integer('fileStoreMaxBytes', v, 0));
+  take(config, 'maxFileLocations', raw, (v) => check.integer('maxFileLocations', v, 1));
+  take(config, 'bodyLimitBytes', raw, (v) => check.integer('bodyLimitBytes', v, 1));
+  take(config, 'apiKeys', raw, (v) => parseApiKeys(check, v));
+  take(config, 'cookieName', raw, (v) =>
+    typeof v === 'string' && COOKIE_NAME.test(v)
+      ? v
+      : check.fail(
+          'cookieName',
+          `must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~), got ${describe(v)}`,
+        ),
+  );
+  take(config, 'cookieSecret', raw, (v) => check.nonEmptyString('cookieSecret', v));
+  take(config, 'slowStartMs', raw, (v) => check.millis('slowStartMs', v, 0));
+  take(config, 'health', raw, (v) => parseHealth(check, v));
+  take(config, 'queue', raw, (v) =>
+    parseSection<QueueOptions>(check, 'queue', v, QUEUE_KEYS, (object, queue) => {
+      take(queue, 'maxLength', object, (x) => check.integer('queue.maxLength', x, 0));
+      take(queue, 'timeoutMs', object, (x) => check.millis('queue.timeoutMs', x, 1));
+    }),
+  );
+  take(config, 'retry', raw, (v) =>
+    parseSection<RetryOptions>(check, 'retry', v, RETRY_KEYS, (object, retry) => {
+      take(retry, 'maxAttempts', object, (x) => check.integer('retry.maxAttempts', x, 1));
+      take(retry, 'afterSend', object, (x) => check.integer('retry.afterSend', x, 0));
+    }),
+  );
+  take(config, 'timeouts', raw, (v) =>
+    parseSection<TimeoutOptions>(check, 'timeouts', v, TIMEOUT_KEYS, (object, timeouts) => {
+      for (const key of TIMEOUT_KEYS) {
+        take(timeouts, key, object, (x) => check.millis(joinPath('timeouts', key), x, 1));
+      }
+    }),
+  );
+  take(config, 'admin', raw, (v) =>
+    parseSection<AdminOptions>(check, 'admin', v, ADMIN_KEYS, (object, admin) => {
+      // The token is a secret: the message does not repeat it.
+      take(admin, 'token', object, (x) =>
+        typeof x === 'string' && x.length >= MIN_TOKEN_LENGTH
+          ? x
+          : check.fail('admin.token', `must be a string of at least ${MIN_TOKEN_LENGTH} characters`),
+      );
+      take(admin, 'publicStatus', object, (x) => check.boolean('admin.publicStatus', x));
+      take(admin, 'publicMetrics', object, (x) => check.boolean('admin.publicMetrics', x));
+    }),
+  );
+
+  return check.errors.length > 0 ? { ok: false, errors: check.errors } : { ok: true, config };
+}
