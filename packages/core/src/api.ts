@@ -16,6 +16,8 @@ export interface HandleOptions {
   parsedBody?: unknown;
   /** The raw body when the host buffered it (Fastify's content-type parser). */
   rawBody?: Buffer;
+  /** The host refused to buffer the body for its size: the core answers its own 413. */
+  bodyTooLarge?: boolean;
 }
 
 export interface BackendStatus {

@@ -157,6 +157,12 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   reportHealth(backend: Backend, change: HealthChange, source: string): void {
     if (change === null) return;
     if (change.state === 'ejected') {
+      // Its runs in flight are re-dispatched at once, unless no healthy backend could take them (panic
+      // mode): then they may still finish where they are.
+      const elsewhere = this.backendList.some(
+        (other) => other !== backend && other.health === 'healthy' && other.adminState === 'ready',
+      );
+      if (elsewhere) backend.abandonInFlight('ejected');
       this.metrics.ejections.inc({ backend: backend.name });
       this.logger.warn(
         {
@@ -223,6 +229,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
 
   private async body(req: IncomingMessage, options: HandleOptions): Promise<Buffer> {
     const limit = this.settings.bodyLimitBytes;
+    if (options.bodyTooLarge) throw new BodyTooLargeError(limit);
     let body: Buffer;
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.parsedBody === undefined) return readBody(req, limit);

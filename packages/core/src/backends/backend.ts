@@ -38,6 +38,8 @@ export class Backend {
   readonly recent = new RecentWindow();
 
   private consecutiveFailures = 0;
+  /** Canary runs failed in a row: only a passing canary clears them (a student run's 200 says nothing of the sandbox). */
+  private canaryFailures = 0;
   private ejectionsInARow = 0;
   /** When the backend last became usable; slow start ramps up from here. */
   private usableSince = 0;
@@ -109,7 +111,7 @@ export class Backend {
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
   }
 
-  /** Registers a request in flight so that an ejection can abandon it at once. */
+  /** Registers a request in flight so that an ejection can abandon it at once (see Balancer.reportHealth). */
   track(controller: AbortController): () => void {
     this.inFlightControllers.add(controller);
     return () => this.inFlightControllers.delete(controller);
@@ -120,10 +122,11 @@ export class Backend {
   }
 
   recordSuccess(now = Date.now()): HealthChange {
-    this.consecutiveFailures = 0;
+    this.consecutiveFailures = this.canaryFailures;
     if (this.health === 'healthy') return null;
-    // An ejected backend proves itself only once its ejection period is over (the half-open trial).
-    if (this.health === 'ejected' && now < this.ejectedUntil) return null;
+    // An ejected backend proves itself only once its ejection period is over (the half-open trial),
+    // and after a failed canary only by passing the canary.
+    if (this.health === 'ejected' && (now < this.ejectedUntil || this.canaryFailures > 0)) return null;
     const wasEjected = this.health === 'ejected';
     this.health = 'healthy';
     this.ejectionsInARow = 0;
@@ -145,8 +148,17 @@ export class Backend {
     this.ejectionsInARow++;
     const { baseEjectionMs, maxEjectionMs } = this.settings;
     this.ejectedUntil = now + Math.min(maxEjectionMs, baseEjectionMs * 2 ** (this.ejectionsInARow - 1));
-    this.abandonInFlight('ejected');
     return { state: 'ejected', reason };
+  }
+
+  /** The canary's verdict: `null` when it passed (or none applies to this backend), else why it failed. */
+  recordCanary(failure: string | null, now = Date.now()): HealthChange {
+    if (failure === null) {
+      this.canaryFailures = 0;
+      return this.recordSuccess(now);
+    }
+    this.canaryFailures++;
+    return this.recordFailure(failure, now);
   }
 
   /** Failures since the last success: ranks ejected backends when all are (panic mode). */

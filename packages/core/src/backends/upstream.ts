@@ -56,6 +56,12 @@ export class Upstream {
   }
 
   async send(request: UpstreamRequest): Promise<UpstreamResult> {
+    // undici's headersTimeout/bodyTimeout tick every ~500 ms (a 250 ms timeout fires after ~1 s): keep
+    // them as a backstop and hold the configured deadline with a timer of our own.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort('timeout'), request.timeoutMs);
+    timer.unref();
+    const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
     try {
       const response = await this.pool.request({
         method: request.method,
@@ -64,7 +70,7 @@ export class Upstream {
         body: request.body ?? null,
         headersTimeout: request.timeoutMs,
         bodyTimeout: request.timeoutMs,
-        signal: request.signal ?? null,
+        signal,
       });
       const chunks: Buffer[] = [];
       let size = 0;
@@ -88,11 +94,15 @@ export class Upstream {
         const reason = request.signal.reason as unknown;
         return { kind: 'aborted', reason: reason === 'ejected' || reason === 'shutdown' ? reason : 'client' };
       }
+      if (deadline.signal.aborted)
+        return { kind: 'failed', stage: 'timeout', error: `no answer within ${request.timeoutMs} ms` };
       const code = errorCode(error) ?? 'UNKNOWN';
       const message = error instanceof Error ? `${code}: ${error.message}` : code;
       if (CONNECT_ERRORS.has(code)) return { kind: 'failed', stage: 'connect', error: message };
       if (TIMEOUT_ERRORS.has(code)) return { kind: 'failed', stage: 'timeout', error: message };
       return { kind: 'failed', stage: 'sent', error: message };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

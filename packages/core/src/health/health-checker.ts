@@ -12,6 +12,14 @@ export interface HealthCheckSettings {
   releaseSlot(backend: Backend): void;
 }
 
+type CanaryVerdict =
+  | { kind: 'none' }
+  | { kind: 'skipped' }
+  | { kind: 'passed' }
+  | { kind: 'failed'; reason: string };
+
+const failed = (reason: string): CanaryVerdict => ({ kind: 'failed', reason });
+
 export type HealthReporter = (backend: Backend, change: HealthChange, source: string) => void;
 
 const isLanguageList = (value: unknown): value is Array<[string, string]> =>
@@ -26,6 +34,8 @@ const isLanguageList = (value: unknown): value is Array<[string, string]> =>
  */
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
+  /** After stop(), probes cut off by the shutdown say nothing about the backends. */
+  private stopped = false;
   private readonly lastCanary = new Map<string, number>();
   /** Checks under way, so that concurrent callers wait for the same one. */
   private readonly probing = new Map<string, Promise<void>>();
@@ -42,6 +52,7 @@ export class HealthChecker {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -60,11 +71,21 @@ export class HealthChecker {
   }
 
   private async runCheck(backend: Backend): Promise<void> {
-    const failure = (await this.probeLanguages(backend)) ?? (await this.maybeCanary(backend));
+    const probeFailure = await this.probeLanguages(backend);
+    if (this.stopped) return;
+    if (probeFailure !== null) {
+      this.report(backend, backend.recordFailure(probeFailure), probeFailure);
+      return;
+    }
+    const canary = await this.maybeCanary(backend);
+    if (canary.kind === 'skipped') {
+      this.report(backend, backend.recordSuccess(), 'probe');
+      return;
+    }
+    const failure = canary.kind === 'failed' ? canary.reason : null;
     // A failed canary is confirmed at the next probe rather than a whole canary interval later.
-    if (failure?.startsWith('canary')) this.lastCanary.delete(backend.name);
-    const change = failure === null ? backend.recordSuccess() : backend.recordFailure(failure);
-    this.report(backend, change, failure === null ? 'probe' : failure);
+    if (failure !== null) this.lastCanary.delete(backend.name);
+    this.report(backend, backend.recordCanary(failure), failure ?? 'probe');
   }
 
   /** Null when the backend answered a language list. */
@@ -91,14 +112,17 @@ export class HealthChecker {
     return null;
   }
 
-  /** Runs the canary when it is due and a worker is free; null when it passed or did not run. */
-  private async maybeCanary(backend: Backend): Promise<string | null> {
+  /**
+   * Runs the canary when it is due and a worker is free. `none`: no canary applies to this backend;
+   * `skipped`: not run now (not due, no free worker, the server was busy).
+   */
+  private async maybeCanary(backend: Backend): Promise<CanaryVerdict> {
     const { canary, canaryIntervalMs, timeoutMs } = this.settings;
-    if (!canary || !backend.supports(canary.language_id.toLowerCase())) return null;
+    if (!canary || !backend.supports(canary.language_id.toLowerCase())) return { kind: 'none' };
     const now = Date.now();
-    if (now - (this.lastCanary.get(backend.name) ?? 0) < canaryIntervalMs) return null;
+    if (now - (this.lastCanary.get(backend.name) ?? 0) < canaryIntervalMs) return { kind: 'skipped' };
     // The canary must never take the worker a student's run needs.
-    if (backend.health === 'healthy' && !backend.hasFreeSlot(now)) return null;
+    if (backend.health === 'healthy' && !backend.hasFreeSlot(now)) return { kind: 'skipped' };
     this.lastCanary.set(backend.name, now);
     backend.inFlight++;
     try {
@@ -115,17 +139,17 @@ export class HealthChecker {
         timeoutMs: timeoutMs + 20_000,
       });
       if (result.kind !== 'response')
-        return `canary run: ${result.kind === 'failed' ? result.error : 'aborted'}`;
-      if (result.status !== 200) return `canary run: HTTP ${result.status}`;
+        return failed(`canary run: ${result.kind === 'failed' ? result.error : 'aborted'}`);
+      if (result.status !== 200) return failed(`canary run: HTTP ${result.status}`);
       const outcome = runOutcome(result.body);
-      if (outcome === 21) return null; // busy, not broken
+      if (outcome === 21) return { kind: 'skipped' }; // busy, not broken
       const parsed = JSON.parse(result.body.toString('utf8')) as { stdout?: unknown };
       if (outcome !== 15 || parsed.stdout !== canary.expectedStdout) {
-        return `canary run: outcome ${outcome}, stdout ${JSON.stringify(parsed.stdout).slice(0, 80)}`;
+        return failed(`canary run: outcome ${outcome}, stdout ${JSON.stringify(parsed.stdout).slice(0, 80)}`);
       }
-      return null;
+      return { kind: 'passed' };
     } catch (error) {
-      return `canary run: ${error instanceof Error ? error.message : String(error)}`;
+      return failed(`canary run: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.settings.releaseSlot(backend);
     }

@@ -73,16 +73,29 @@ export class Scheduler {
     return usable.sort((a, b) => a.failureStreak - b.failureStreak || a.ejectedUntil - b.ejectedUntil);
   }
 
-  /** Best first: the bound backend, then those holding the run's files, then the least loaded, then rendezvous order. */
+  /**
+   * Best first: the bound backend, then (panic mode) the least bad, then those holding the run's files,
+   * then the least loaded, then rendezvous order.
+   */
   rank(ticket: RunTicket, backends: Backend[], now = Date.now()): Backend[] {
-    const scored = backends.map((backend) => ({
+    // Panic mode: keep candidates()'s least-bad-first order ahead of files, load and hash.
+    const panic = backends.every((backend) => backend.health === 'ejected');
+    const scored = backends.map((backend, index) => ({
       backend,
       bound: backend.name === ticket.bound ? 1 : 0,
+      panicOrder: panic ? index : 0,
       files: ticket.fileIds.length === 0 ? 0 : this.locations.countHeld(ticket.fileIds, backend.name),
       load: backend.load(now),
       score: rendezvousScore(ticket.key, backend.name, backend.weight),
     }));
-    scored.sort((a, b) => b.bound - a.bound || b.files - a.files || a.load - b.load || b.score - a.score);
+    scored.sort(
+      (a, b) =>
+        b.bound - a.bound ||
+        a.panicOrder - b.panicOrder ||
+        b.files - a.files ||
+        a.load - b.load ||
+        b.score - a.score,
+    );
     return scored.map((entry) => entry.backend);
   }
 
