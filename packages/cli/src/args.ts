@@ -87,7 +87,7 @@ Options:
   --config FILE          YAML (.yaml, .yml) or JSON (.json) config file with any setting.
   --max-concurrent N     Runs each backend may hold at once: its jobe_max_users (default 16).
   --admin-token TOKEN    Enables the admin API under <basePath>/_balancer/ (Bearer token).
-  --redis URL            redis:// URL for shared state (validated, not used yet).
+  --redis URL            redis:// URL: share job-id bindings with other replicas.
   --log-level LEVEL      debug, info, warn, error or silent (default info). Logs are JSON lines on stderr.
   --check                Validate the configuration, ask every backend for its languages, and exit.
   -h, --help             Show this help.

@@ -114,11 +114,6 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       return EXIT_OK;
     }
     config = await loadConfig({ argv, env: process.env });
-    if (config.redisUrl !== undefined) {
-      printError(
-        `warning: redisUrl ${config.redisUrl} is ignored for now (shared state is not supported yet)`,
-      );
-    }
     if (args.check) return await runCheck(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

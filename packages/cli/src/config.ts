@@ -27,7 +27,7 @@ export interface GatewaySettings {
   /** How long a shutdown waits for runs in flight. */
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
-  /** Accepted and validated; the core does not use Redis yet. */
+  /** Shares job-id bindings with the other replicas (RedisAffinityStore). */
   redisUrl?: string;
 }
 

@@ -9,6 +9,7 @@ import {
 import type { ResolvedConfig } from './config.js';
 import { formatHost } from './host.js';
 import { createJsonLogger } from './logger.js';
+import { connectAffinityStore } from './redis-store.js';
 
 export interface StartGatewayOptions {
   /** Default: JSON lines on stderr at `config.logLevel`. */
@@ -60,11 +61,15 @@ function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
-function toBalancerOptions(config: ResolvedConfig, options: StartGatewayOptions): BalancerOptions {
+function toBalancerOptions(
+  config: ResolvedConfig,
+  options: StartGatewayOptions,
+  logger: Logger,
+): BalancerOptions {
   const { port, host, basePath, shutdownTimeoutMs, logLevel, redisUrl, ...balancerOptions } = config;
   return {
     ...balancerOptions,
-    logger: options.logger ?? createJsonLogger({ level: logLevel }),
+    logger,
     ...(options.metricsRegistry === undefined ? {} : { metricsRegistry: options.metricsRegistry }),
   };
 }
@@ -85,8 +90,11 @@ export async function startGateway(
   config: ResolvedConfig,
   options: StartGatewayOptions = {},
 ): Promise<Gateway> {
-  const balancerOptions = toBalancerOptions(config, options);
-  const logger = balancerOptions.logger as Logger;
+  const logger = options.logger ?? createJsonLogger({ level: config.logLevel });
+  const shared =
+    config.redisUrl === undefined ? undefined : await connectAffinityStore(config.redisUrl, logger);
+  const balancerOptions = toBalancerOptions(config, options, logger);
+  if (shared) balancerOptions.affinityStore = shared.store;
   const balancer = (options.createBalancer ?? createCoreBalancer)(balancerOptions);
   const pending = new Set<ServerResponse>();
   let closing = false;
@@ -120,6 +128,7 @@ export async function startGateway(
     await listen(server, config.port, config.host);
   } catch (error) {
     await balancer.close(0);
+    await shared?.close();
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot listen on ${formatHost(config.host)}:${config.port}: ${reason}`, {
       cause: error,
@@ -158,6 +167,7 @@ export async function startGateway(
       const cut = setTimeout(() => server.closeAllConnections(), FLUSH_GRACE_MS);
       await serverClosed;
       clearTimeout(cut);
+      await shared?.close();
       step('server closed');
     })();
     return closed;

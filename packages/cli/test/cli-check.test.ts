@@ -85,16 +85,14 @@ describe('jobe-balancer --check', () => {
     );
   });
 
-  it('reads backends from JOBE_BALANCER_BACKENDS and warns that --redis is not used yet', async () => {
+  it('reads backends from JOBE_BALANCER_BACKENDS and accepts --redis', async () => {
     const result = await runCli(
       ['--check', '--redis', 'redis://127.0.0.1:6379'],
       cleanEnv({ JOBE_BALANCER_BACKENDS: jobe.url }),
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`jobe1  ${jobe.url}  OK (2 languages)`);
-    expect(result.stderr).toBe(
-      'jobe-balancer: warning: redisUrl redis://127.0.0.1:6379 is ignored for now (shared state is not supported yet)\n',
-    );
+    expect(result.stderr).toBe('');
   });
 });
 

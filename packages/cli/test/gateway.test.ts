@@ -1,7 +1,12 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import type { BalancerOptions, HandleOptions, JobeBalancer } from '@jobe-balancer/core';
+import {
+  type BalancerOptions,
+  type HandleOptions,
+  type JobeBalancer,
+  RedisAffinityStore,
+} from '@jobe-balancer/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, type ResolvedConfig } from '../src/config.js';
 import { type Gateway, pathUnder, startGateway } from '../src/gateway.js';
@@ -152,17 +157,21 @@ describe('startGateway (with a stand-in balancer)', () => {
   });
 
   it('hands the balancer options without the gateway settings, plus the logger', async () => {
-    const { stand } = await start({
-      maxConcurrent: 4,
-      queue: { timeoutMs: 1000 },
-      redisUrl: 'redis://127.0.0.1',
-    });
+    const { stand } = await start({ maxConcurrent: 4, queue: { timeoutMs: 1000 } });
     expect(stand.options).toEqual({
       backends: [{ name: 'jobe1', url: 'http://127.0.0.1:9' }],
       maxConcurrent: 4,
       queue: { timeoutMs: 1000 },
       logger: silent,
     });
+  });
+
+  it('turns redisUrl into a shared affinity store, even while Redis is unreachable', async () => {
+    const { stand } = await start({ redisUrl: 'redis://127.0.0.1:9' });
+    const { affinityStore, ...rest } = stand.options as BalancerOptions;
+    expect(rest).toEqual({ backends: [{ name: 'jobe1', url: 'http://127.0.0.1:9' }], logger: silent });
+    expect(affinityStore).toBeInstanceOf(RedisAffinityStore);
+    await expect(affinityStore!.get('1234abcd')).rejects.toThrow();
   });
 
   it('sets the server timeouts for long runs', async () => {

@@ -45,7 +45,7 @@ export interface BackendStatus {
 export interface BalancerStatus {
   backends: BackendStatus[];
   queue: { length: number; maxLength: number; timeoutMs: number };
-  /** Runs answered to clients, by outcome code ("503" etc. for gateway answers without a result). */
+  /** Runs answered to clients, by outcome code (`"http_503"` etc. for answers without a result). */
   outcomes: Record<string, number>;
   fileStore: { entries: number; bytes: number; maxBytes: number };
   affinityBindings: number;
@@ -72,7 +72,7 @@ export interface JobeBalancer {
   removeBackend(name: string): Promise<void>;
   /** Resolves when the backend has no run in flight (at once if it has none). */
   waitForDrained(name: string, timeoutMs?: number): Promise<void>;
-  /** Runs the health checks of every backend now. */
+  /** Runs the health checks of every backend now, those in maintenance included. */
   checkNow(): Promise<void>;
   readonly metricsRegistry: Registry;
   on<E extends keyof BalancerEvents>(event: E, listener: (...args: BalancerEvents[E]) => void): this;

@@ -385,7 +385,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     const leavingMaintenance = backend.adminState === 'maint';
     backend.adminState = state;
     // Maintenance pauses health checks (as in HAProxy): look again before sending it work.
-    if (leavingMaintenance) void this.health.check(backend);
+    if (leavingMaintenance) void this.health.check(backend, true);
     this.logger.info({ event: 'admin-state', backend: name, state }, `backend ${name} set to ${state}`);
     this.emit('admin-state', name, state);
     if (state === 'drain' && backend.inFlight === 0) this.emit('drained', name);
@@ -440,7 +440,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   }
 
   checkNow(): Promise<void> {
-    return this.health.checkAll();
+    return this.health.checkAll(true);
   }
 
   inFlightTotal(): number {

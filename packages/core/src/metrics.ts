@@ -137,7 +137,7 @@ export class BalancerMetrics {
     });
     this.queueWaitSeconds = new Histogram({
       name: 'jobe_balancer_queue_wait_seconds',
-      help: 'Time runs waited at the gateway for a free Jobe worker',
+      help: 'Time each run waited at the gateway for a free Jobe worker (0 when one was free at once)',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });

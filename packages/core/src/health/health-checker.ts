@@ -57,12 +57,13 @@ export class HealthChecker {
     this.timer = undefined;
   }
 
-  async checkAll(): Promise<void> {
-    await Promise.all(this.backends().map((backend) => this.check(backend)));
+  /** `includeMaintenance`: an admin asked; the periodic checks leave backends in maintenance alone. */
+  async checkAll(includeMaintenance = false): Promise<void> {
+    await Promise.all(this.backends().map((backend) => this.check(backend, includeMaintenance)));
   }
 
-  check(backend: Backend): Promise<void> {
-    if (backend.adminState === 'maint') return Promise.resolve();
+  check(backend: Backend, includeMaintenance = false): Promise<void> {
+    if (backend.adminState === 'maint' && !includeMaintenance) return Promise.resolve();
     const running = this.probing.get(backend.name);
     if (running) return running;
     const check = this.runCheck(backend).finally(() => this.probing.delete(backend.name));

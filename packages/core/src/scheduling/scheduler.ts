@@ -121,7 +121,10 @@ export class Scheduler {
     // Runs already waiting go first: a newcomer must not overtake them.
     const taken = this.queue.length === 0 ? this.tryTake(ticket) : this.tryTakeBehindQueue(ticket);
     if (taken === 'none') return Promise.resolve({ kind: 'none' });
-    if (taken !== 'full') return Promise.resolve({ kind: 'backend', backend: taken, queuedMs: 0 });
+    if (taken !== 'full') {
+      this.onQueueWait?.(0);
+      return Promise.resolve({ kind: 'backend', backend: taken, queuedMs: 0 });
+    }
     if (this.queue.length >= this.settings.maxQueueLength) {
       return Promise.resolve({ kind: 'overload', why: 'queue-full', queuedMs: 0 });
     }
