@@ -210,7 +210,9 @@ async function send(base: string, testCase: ProtocolCase) {
   return {
     status: response.status,
     body: response.body.toString('utf8'),
-    contentType: String(response.headers['content-type'] ?? ''),
+    contentType: response.headers['content-type'],
+    cacheControl: response.headers['cache-control'],
+    vary: response.headers['vary'],
   };
 }
 

@@ -18,7 +18,12 @@ import { jsonLineLogger } from './logger.js';
 import { BalancerMetrics, type Endpoint } from './metrics.js';
 import type { AdminState, BackendOptions, BalancerOptions, Logger } from './options.js';
 import { parseRoute, type Route } from './protocol/paths.js';
-import { frameworkNotFound, gatewayError, type JobeResponse } from './protocol/responses.js';
+import {
+  API_CACHE_CONTROL,
+  frameworkNotFound,
+  gatewayError,
+  type JobeResponse,
+} from './protocol/responses.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { backendProblems, validateOptions } from './validate-options.js';
 
@@ -266,11 +271,17 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       endpoint: 'not_found',
     });
     if (method === 'OPTIONS' && route.kind !== 'admin') {
-      // Jobe 2.2's preflight answer: no CORS headers are configured.
-      return {
-        response: { status: 204, headers: { vary: 'Access-Control-Request-Method' }, body: '' },
-        endpoint: 'not_found',
-      };
+      // Jobe 2.2: CodeIgniter's CORS filter answers a preflight (no CORS headers configured); any other
+      // OPTIONS finds no route.
+      const vary = { vary: 'Access-Control-Request-Method' };
+      if (req.headers['access-control-request-method'] === undefined) {
+        const notFoundAnswer = frameworkNotFound(req.headers.accept);
+        return {
+          response: { ...notFoundAnswer, headers: { ...notFoundAnswer.headers, ...vary } },
+          endpoint: 'not_found',
+        };
+      }
+      return { response: { status: 204, headers: vary, body: '' }, endpoint: 'not_found' };
     }
     if (this.closing && route.kind !== 'admin') {
       return { response: gatewayError(503, 'The Jobe gateway is shutting down'), endpoint: 'not_found' };
@@ -344,6 +355,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     }
     if (res.headersSent || res.destroyed) return;
     res.statusCode = response.status;
+    if (endpoint !== 'admin') res.setHeader('cache-control', API_CACHE_CONTROL);
     for (const [name, value] of Object.entries(response.headers))
       if (value !== undefined && value !== '') res.setHeader(name, value);
     const usesAffinity =

@@ -12,6 +12,7 @@ describe('parseRoute', () => {
     ['/restapi/languages', { kind: 'languages' }],
     ['/jobe/index.php/restapi/languages/', { kind: 'languages' }],
     ['/index.php/restapi/files/abc123DEF', { kind: 'file', fileId: 'abc123DEF' }],
+    ['/jobe/public/index.php/restapi/runs', { kind: 'runs' }],
   ])('%s is an API route', (path, route) => {
     expect(parseRoute(path)).toEqual(route);
   });

@@ -42,8 +42,9 @@ export function routePath(url: string): string {
   return path.slice(start, end);
 }
 
-export function route(method: string, url: string): Route {
-  if (method === 'OPTIONS') return { kind: 'options' };
+/** `preflight`: the request carries Access-Control-Request-Method (CodeIgniter's CORS filter answers it). */
+export function route(method: string, url: string, preflight = false): Route {
+  if (method === 'OPTIONS') return preflight ? { kind: 'options' } : NOT_FOUND;
   const path = routePath(url);
   switch (method) {
     case 'GET':

@@ -328,7 +328,11 @@ class Simulator implements JobeSim {
       this.hold(res);
       return;
     }
-    const target = route(req.method ?? '', req.url ?? '/');
+    const target = route(
+      req.method ?? '',
+      req.url ?? '/',
+      req.headers['access-control-request-method'] !== undefined,
+    );
     switch (target.kind) {
       case 'options':
         req.resume();
@@ -336,6 +340,7 @@ class Simulator implements JobeSim {
         return;
       case 'notFound':
         req.resume();
+        if (req.method === 'OPTIONS') exchange.res.setHeader('Vary', 'Access-Control-Request-Method');
         this.frameworkError(exchange, 404);
         return;
       case 'languages':
@@ -395,6 +400,8 @@ class Simulator implements JobeSim {
       'Cache-Control': CACHE_CONTROL,
     };
     if (json === null) {
+      // CodeIgniter sends no Content-Type with a 204 (checked against a real Jobe 2.2).
+      if (status === 204) delete headers['Content-Type'];
       this.send(exchange, status, headers, status === 204 ? undefined : '');
       return;
     }

@@ -19,7 +19,8 @@ describe('route paths', () => {
     expect(route('PUT', '/restapi/files/Ab12')).toEqual({ kind: 'putFile', fileId: 'Ab12' });
     expect(route('HEAD', '/restapi/files/Ab12/')).toEqual({ kind: 'headFile', fileId: 'Ab12' });
     expect(route('PUT', '/restapi/files/Ab-12')).toEqual({ kind: 'notFound' });
-    expect(route('OPTIONS', '/whatever')).toEqual({ kind: 'options' });
+    expect(route('OPTIONS', '/whatever', true)).toEqual({ kind: 'options' });
+    expect(route('OPTIONS', '/whatever')).toEqual({ kind: 'notFound' });
     expect(route('DELETE', '/restapi/files/Ab12')).toEqual({ kind: 'notFound' });
   });
 });

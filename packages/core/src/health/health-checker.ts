@@ -120,6 +120,8 @@ export class HealthChecker {
   private async maybeCanary(backend: Backend): Promise<CanaryVerdict> {
     const { canary, canaryIntervalMs, timeoutMs } = this.settings;
     if (!canary || !backend.supports(canary.language_id.toLowerCase())) return { kind: 'none' };
+    // A backend out of rotation needs no canary, and its runs would disturb drain detection.
+    if (backend.adminState !== 'ready') return { kind: 'skipped' };
     const now = Date.now();
     if (now - (this.lastCanary.get(backend.name) ?? 0) < canaryIntervalMs) return { kind: 'skipped' };
     // The canary must never take the worker a student's run needs.

@@ -6,7 +6,13 @@ export type Route =
   | { kind: 'admin'; segments: string[]; query: URLSearchParams }
   | { kind: 'not-found' };
 
-const API_PREFIXES = [['jobe', 'index.php', 'restapi'], ['index.php', 'restapi'], ['restapi']];
+const API_PREFIXES = [
+  ['jobe', 'index.php', 'restapi'],
+  ['jobe', 'public', 'index.php', 'restapi'],
+  ['index.php', 'restapi'],
+  ['public', 'index.php', 'restapi'],
+  ['restapi'],
+];
 const FILE_ID = /^[A-Za-z0-9]+$/;
 
 function decodeSegment(segment: string): string | null {

@@ -18,9 +18,13 @@ export function jsonValue(status: number, value: unknown): JobeResponse {
   return { status, headers: { 'content-type': JSON_CONTENT_TYPE }, body: JSON.stringify(value) };
 }
 
+/** An empty answer: CodeIgniter sends no Content-Type with a 204, but does with an empty 404. */
 export function noContent(status = 204): JobeResponse {
-  return { status, headers: { 'content-type': JSON_CONTENT_TYPE }, body: '' };
+  return { status, headers: status === 204 ? {} : { 'content-type': JSON_CONTENT_TYPE }, body: '' };
 }
+
+/** CodeIgniter's default on every API answer; browsers (the Scratchpad's direct mode) must not cache runs. */
+export const API_CACHE_CONTROL = 'no-store, max-age=0, no-cache';
 
 export const MISSING_FILES_MESSAGE = 'One or more of the specified files is missing/unavailable';
 export const SEMAPHORE_FAILURE_MESSAGE = 'Semaphore code failed in getFreeUser';
