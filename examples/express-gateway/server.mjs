@@ -15,12 +15,19 @@ const backends = (
   .filter((url) => url !== '')
   .map((url, index) => ({ name: `jobe${index + 1}`, url }));
 const adminToken = process.env.ADMIN_TOKEN;
+// Every Jobe server's jobe_max_users: the balancer never sends a server more runs at once (default 16).
+const maxConcurrent = process.env.JOBE_MAX_CONCURRENT ? Number(process.env.JOBE_MAX_CONCURRENT) : undefined;
 
 const logger = pino();
 const app = express();
 
 // The balancer comes before express.json(): its 100 kb default would turn away support files.
-const jobe = jobeBalancer({ backends, admin: adminToken ? { token: adminToken } : undefined, logger });
+const jobe = jobeBalancer({
+  backends,
+  maxConcurrent,
+  admin: adminToken ? { token: adminToken } : undefined,
+  logger,
+});
 app.use('/jobe', jobe);
 
 // A route the gateway had before: the library's catalogue service, passed through untouched.
