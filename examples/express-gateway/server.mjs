@@ -50,7 +50,12 @@ api.post('/feedback', (req, res) => {
 });
 app.use('/api', api);
 
-const server = app.listen(port, host, () => {
+// Express 5 hands a listen error (EADDRINUSE...) to this callback instead of throwing it.
+const server = app.listen(port, host, (error) => {
+  if (error) {
+    console.error(`cannot listen on ${host}:${port}: ${error.message}`);
+    process.exit(1);
+  }
   const where = `${host}:${server.address().port}`;
   logger.info({ backends: backends.map((backend) => backend.url) }, 'jobe gateway started');
   console.log(`Listening on http://${where}`);

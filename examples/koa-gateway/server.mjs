@@ -45,6 +45,11 @@ const server = app.listen(port, host, () => {
   console.log(`  balancer's own routes (status, dashboard, metrics): http://${where}/jobe/_balancer/`);
 });
 
+server.on('error', (error) => {
+  console.error(`cannot listen on ${host}:${port}: ${error.message}`);
+  process.exit(1);
+});
+
 let stopping = false;
 async function shutdown(signal) {
   if (stopping) return;

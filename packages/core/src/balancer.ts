@@ -351,7 +351,9 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     if (endpoint === 'runs') {
       const outcome = answer.outcome ?? null;
       if (outcome !== null) this.metrics.outcomes.inc({ outcome: String(outcome) });
-      this.countClientAnswer(outcome === null ? `http_${response.status}` : String(outcome));
+      // A missing-file 404 is a step of CodeRunner's upload cycle, not an answer to a run.
+      if (outcome !== null) this.countClientAnswer(String(outcome));
+      else if (response.status !== 404) this.countClientAnswer(`http_${response.status}`);
     }
     if (res.headersSent || res.destroyed) return;
     res.statusCode = response.status;
