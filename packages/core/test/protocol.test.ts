@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64Strict } from '../src/files/file-store.js';
 import { parseRoute } from '../src/protocol/paths.js';
-import { inspectRunBody } from '../src/protocol/run-spec.js';
+import { inspectRunBody, runOutcome } from '../src/protocol/run-spec.js';
 
 describe('parseRoute', () => {
   it.each([
@@ -118,5 +118,29 @@ describe('inspectRunBody', () => {
     expect(cputime(500)).toMatchObject({ cputimeSecs: 120 });
     expect(cputime('abc')).toMatchObject({ cputimeSecs: 5 });
     expect(cputime(undefined)).toMatchObject({ cputimeSecs: 5 });
+  });
+});
+
+describe('runOutcome', () => {
+  it('reads the outcome of any Jobe result object, whatever its output', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.constant(null), fc.string()),
+        fc.integer({ min: 0, max: 99 }),
+        fc.string(),
+        fc.string({ unit: 'binary' }),
+        (runId, outcome, cmpinfo, stdout) => {
+          const body = Buffer.from(JSON.stringify({ run_id: runId, outcome, cmpinfo, stdout, stderr: '' }));
+          expect(runOutcome(body)).toBe(outcome);
+        },
+      ),
+    );
+  });
+
+  it('falls back to parsing for other layouts and says null for non-results', () => {
+    expect(runOutcome(Buffer.from('{ "outcome": 21, "run_id": "0" }'))).toBe(21);
+    expect(runOutcome(Buffer.from('"One or more of the specified files is missing/unavailable"'))).toBeNull();
+    expect(runOutcome(Buffer.from('{"run_id":null}'))).toBeNull();
+    expect(runOutcome(Buffer.from('not json'))).toBeNull();
   });
 });

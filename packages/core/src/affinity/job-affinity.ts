@@ -45,7 +45,9 @@ export class JobAffinity {
  * and replicas configured with the same secret read each other's cookies.
  */
 export class AffinityCookie {
+  /** token → backend name, and backend name → the Set-Cookie value (an HMAC per response would cost). */
   private tokens = new Map<string, string>();
+  private headers = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -59,6 +61,9 @@ export class AffinityCookie {
   /** Recomputes the token table when backends come and go. */
   setBackends(names: readonly string[]): void {
     this.tokens = new Map(names.map((name) => [this.token(name), name]));
+    this.headers = new Map(
+      names.map((name) => [name, `${this.name}=${this.token(name)}; Path=/; HttpOnly; SameSite=Lax`]),
+    );
   }
 
   backendFrom(cookieHeader: string | undefined): string | undefined {
@@ -73,6 +78,6 @@ export class AffinityCookie {
   }
 
   header(backend: string): string {
-    return `${this.name}=${this.token(backend)}; Path=/; HttpOnly; SameSite=Lax`;
+    return this.headers.get(backend) ?? `${this.name}=${this.token(backend)}; Path=/; HttpOnly; SameSite=Lax`;
   }
 }

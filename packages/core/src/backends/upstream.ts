@@ -58,10 +58,18 @@ export class Upstream {
   async send(request: UpstreamRequest): Promise<UpstreamResult> {
     // undici's headersTimeout/bodyTimeout tick every ~500 ms (a 250 ms timeout fires after ~1 s): keep
     // them as a backstop and hold the configured deadline with a timer of our own.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort('timeout'), request.timeoutMs);
+    // One controller carries both the caller's abort and the deadline (cheaper than AbortSignal.any).
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort('timeout');
+    }, request.timeoutMs);
     timer.unref();
-    const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
+    const onCallerAbort = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) onCallerAbort();
+    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const signal = controller.signal;
     try {
       const response = await this.pool.request({
         method: request.method,
@@ -94,7 +102,7 @@ export class Upstream {
         const reason = request.signal.reason as unknown;
         return { kind: 'aborted', reason: reason === 'ejected' || reason === 'shutdown' ? reason : 'client' };
       }
-      if (deadline.signal.aborted)
+      if (timedOut)
         return { kind: 'failed', stage: 'timeout', error: `no answer within ${request.timeoutMs} ms` };
       const code = errorCode(error) ?? 'UNKNOWN';
       const message = error instanceof Error ? `${code}: ${error.message}` : code;
@@ -103,6 +111,7 @@ export class Upstream {
       return { kind: 'failed', stage: 'sent', error: message };
     } finally {
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 

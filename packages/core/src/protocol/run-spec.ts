@@ -59,8 +59,13 @@ export function inspectRunBody(parsed: unknown): RunInspection {
   };
 }
 
-/** Cheap check before parsing a whole result: only overload answers need a closer look. */
+/** Jobe's result objects start this way (ResultObject's property order); output can be megabytes. */
+const RESULT_HEAD = /^\{"run_id":(?:null|"(?:[^"\\]|\\.)*"),"outcome":(\d+),/;
+
+/** The outcome of a Jobe result, or null when the body is not one; reads only the head when it can. */
 export function runOutcome(body: Buffer): number | null {
+  const head = RESULT_HEAD.exec(body.toString('latin1', 0, Math.min(body.length, 512)));
+  if (head) return Number(head[1]);
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
     if (isObject(parsed) && typeof parsed['outcome'] === 'number') return parsed['outcome'];
