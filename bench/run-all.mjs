@@ -1,0 +1,83 @@
+/**
+ * Runs every benchmark in sequence (each in its own Node process), shows their output as it comes, and
+ * writes bench/results/<name>.json and a summary, bench/results/summary.md.
+ *
+ *   npx -y pnpm@10.34.9 build && node bench/run-all.mjs [--only burst,overhead,memory] [--quick]
+ *
+ * --quick runs small versions (seconds each) to check that everything works; its figures mean nothing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
+
+const options = parseArgs({ only: 'burst,overhead,memory', quick: false });
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const resultsDir = here('./results/');
+mkdirSync(resultsDir, { recursive: true });
+
+const BENCHES = {
+  burst: { file: 'burst.mjs', quick: ['--students', '12', '--runs', '2'] },
+  overhead: {
+    file: 'overhead.mjs',
+    quick: ['--rounds', '1', '--seconds', '1', '--warmupSeconds', '1', '--sequential', '200'],
+  },
+  memory: { file: 'memory.mjs', quick: ['--runs', '2000', '--files', '500', '--storeMiB', '2'] },
+};
+
+function run(name) {
+  const bench = BENCHES[name];
+  if (!bench) throw new Error(`unknown benchmark ${name}`);
+  const jsonPath = `${resultsDir}${name}.json`;
+  const args = [here(`./${bench.file}`), '--json', jsonPath, ...(options.quick ? bench.quick : [])];
+  const command = `node bench/${bench.file}${options.quick ? ` ${bench.quick.join(' ')}` : ''}`;
+  console.log(`\n$ ${command}\n`);
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      output += chunk;
+    });
+    child.on('close', (code) => {
+      let json = null;
+      try {
+        json = JSON.parse(readFileSync(jsonPath, 'utf8'));
+      } catch {
+        json = null;
+      }
+      resolve({ name, command, code, seconds: (performance.now() - started) / 1000, output, json });
+    });
+  });
+}
+
+const runs = [];
+const names = options.only
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+for (const name of names) runs.push(await run(name));
+
+const lines = [
+  `# jobe-balancer benchmarks${options.quick ? ' (quick check, figures not meaningful)' : ''}`,
+  '',
+  `${machineLine()} · load average at the end ${loadLine()}`,
+  '',
+  '| benchmark | command | exit | time | targets |',
+  '| --- | --- | --- | --- | --- |',
+  ...runs.map((r) => {
+    const verdicts = r.json?.verdicts ?? [];
+    const passed = verdicts.filter((v) => v.ok).length;
+    return `| ${r.name} | \`${r.command}\` | ${r.code} | ${r.seconds.toFixed(0)} s | ${passed}/${verdicts.length} PASS |`;
+  }),
+  '',
+];
+for (const r of runs) {
+  lines.push(`## ${r.name}`, '', `\`${r.command}\``, '');
+  for (const v of r.json?.verdicts ?? []) lines.push(`- ${v.ok ? 'PASS' : 'FAIL'} ${v.text}`);
+  lines.push('', '<details><summary>full output</summary>', '', r.output.trim(), '', '</details>', '');
+}
+writeFileSync(`${resultsDir}summary.md`, `${lines.join('\n')}\n`);
+console.log(`\nsummary: ${resultsDir}summary.md`);
+process.exitCode = runs.some((r) => r.code !== 0) ? 1 : 0;
