@@ -60,6 +60,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   private readonly startedAt = new Date();
   private readonly firstCheck: Promise<void>;
   private activeRequests = 0;
+  private readonly housekeeping: NodeJS.Timeout;
   private closing = false;
 
   constructor(options: BalancerOptions) {
@@ -91,10 +92,10 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     };
     this.backendList = options.backends.map((backend) => new Backend(backend, this.backendSettings, true));
     this.files = new FileStore(options.fileStoreMaxBytes ?? 64 * MiB);
-    this.locations = new FileLocations(options.maxFileLocations ?? 100_000);
+    this.locations = new FileLocations(options.maxFileLocations ?? 20_000);
     this.affinity = new JobAffinity(
       options.affinityTtlMs ?? 60_000,
-      options.maxAffinityEntries ?? 100_000,
+      options.maxAffinityEntries ?? 20_000,
       options.affinityStore ? guardedStore(options.affinityStore, 50, this.logger) : undefined,
     );
     const secret =
@@ -137,6 +138,8 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     );
     this.firstCheck = this.health.checkAll();
     this.health.start();
+    this.housekeeping = setInterval(() => this.affinity.purgeStale(), 5_000);
+    this.housekeeping.unref();
   }
 
   get backends(): readonly Backend[] {
@@ -465,6 +468,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     if (this.closing) return;
     this.closing = true;
     this.health.stop();
+    clearInterval(this.housekeeping);
     const deadline = Date.now() + timeoutMs;
     while (this.activeRequests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.scheduler.rejectAll();

@@ -96,11 +96,11 @@ export interface BalancerOptions {
   maxConcurrent?: number;
   /** How long a job id stays bound to its backend (default 60000 ms). */
   affinityTtlMs?: number;
-  /** Bound of the job-id table (default 100000). */
+  /** Bound of the job-id table (default 20000: a minute of runs at over 300 per second). */
   maxAffinityEntries?: number;
   /** Bytes of support files the gateway keeps to replay them onto any backend (default 64 MiB). */
   fileStoreMaxBytes?: number;
-  /** File ids whose backend locations are remembered (default 100000). */
+  /** File ids whose backend locations are remembered (default 20000). */
   maxFileLocations?: number;
   /** Largest request body accepted (default 8 MiB, PHP's post_max_size). */
   bodyLimitBytes?: number;

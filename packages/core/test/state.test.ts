@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { JobAffinity } from '../src/affinity/job-affinity.js';
 import { Backend, type BackendSettings } from '../src/backends/backend.js';
 import { FileLocations, FileStore } from '../src/files/file-store.js';
 import { rendezvousScore } from '../src/scheduling/rendezvous.js';
@@ -116,5 +117,22 @@ describe('Backend health state', () => {
     expect(b.effectiveCapacity(1000)).toBe(1);
     expect(b.effectiveCapacity(1500)).toBe(2);
     expect(b.effectiveCapacity(2000)).toBe(4);
+  });
+});
+
+describe('JobAffinity', () => {
+  it('forgets expired bindings when swept, not only when read', async () => {
+    const affinity = new JobAffinity(30, 1000, undefined);
+    for (let i = 0; i < 50; i++) affinity.bind(`job${i}`, 'b1');
+    expect(affinity.size).toBe(50);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    affinity.purgeStale();
+    expect(affinity.size).toBe(0);
+  });
+
+  it('stays within its bound however many jobs pass', () => {
+    const affinity = new JobAffinity(60_000, 100, undefined);
+    for (let i = 0; i < 1000; i++) affinity.bind(`job${i}`, 'b1');
+    expect(affinity.size).toBe(100);
   });
 });

@@ -38,6 +38,11 @@ export class JobAffinity {
   get size(): number {
     return this.bindings.size;
   }
+
+  /** lru-cache drops an expired entry only when it is read: sweep the rest so the table stays small. */
+  purgeStale(): void {
+    this.bindings.purgeStale();
+  }
 }
 
 /**

@@ -44,7 +44,7 @@ async function putOn(
   ctx: CoreContext,
   backend: Backend,
   fileId: string,
-  body: string,
+  body: Buffer | string,
   headers: IncomingHttpHeaders,
 ) {
   const started = performance.now();
@@ -91,7 +91,8 @@ export async function handlePutFile(
   if (contents === null) return { response: putBadBase64(fileId), backend: undefined };
 
   const kept = ctx.files.put(fileId, contents);
-  const forwardBody = JSON.stringify({ file_contents: base64 });
+  // The client's own bytes, when they are Jobe's plain form, spare a copy of the whole file as a string.
+  const forwardBody = typeof fileContents === 'string' ? raw : JSON.stringify({ file_contents: base64 });
   const backend = await jobBackend(ctx, headers, fileId);
   if (backend) {
     const result = await putOn(ctx, backend, fileId, forwardBody, headers);
