@@ -8,6 +8,9 @@ import { OVERLOAD_BODY, OVERLOAD_TEST_SOURCECODE } from '@jobe-balancer/jobe-sim
 import { afterEach, describe, expect, it } from 'vitest';
 import { runLikeCodeRunner } from '../support/coderunner-client.js';
 import {
+  brief,
+  expectAllCorrect,
+  expectNoFailedRun,
   type Fleet,
   healthEventAfter,
   makeQuestions,
@@ -27,25 +30,6 @@ afterEach(async () => {
   await fleet?.close();
   fleet = undefined;
 });
-
-const brief = (r: RunRecord) => ({
-  index: r.index,
-  httpStatus: r.httpStatus,
-  error: r.error,
-  outcome: r.outcome,
-  stdout: r.stdout.slice(0, 80),
-});
-
-function expectNoFailedRun(records: readonly RunRecord[]): void {
-  expect(records.filter((r) => r.error !== null || r.httpStatus !== 200).map(brief), 'failed runs').toEqual(
-    [],
-  );
-}
-
-function expectAllCorrect(records: readonly RunRecord[]): void {
-  expectNoFailedRun(records);
-  expect(records.filter((r) => !r.correct).map(brief), 'wrong answers').toEqual([]);
-}
 
 /** POST runs of student jobs to `backend` that never got an answer from it and failed after `since`. */
 function unanswered(f: Fleet, backend: string, since: number): UpstreamRecord[] {

@@ -6,11 +6,12 @@
 import type { BackendStatus, JobeBalancer } from '@jobe-balancer/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  brief,
+  expectAllCorrect,
   type Fleet,
   healthEventAfter,
   makeQuestions,
   ms,
-  type RunRecord,
   startFleet,
   startLoad,
   summarize,
@@ -25,21 +26,6 @@ afterEach(async () => {
   await fleet?.close();
   fleet = undefined;
 });
-
-const brief = (r: RunRecord) => ({
-  index: r.index,
-  httpStatus: r.httpStatus,
-  error: r.error,
-  outcome: r.outcome,
-  stdout: r.stdout.slice(0, 80),
-});
-
-function expectAllCorrect(records: readonly RunRecord[]): void {
-  expect(records.filter((r) => r.error !== null || r.httpStatus !== 200).map(brief), 'failed runs').toEqual(
-    [],
-  );
-  expect(records.filter((r) => !r.correct).map(brief), 'wrong answers').toEqual([]);
-}
 
 function backendStatus(balancer: JobeBalancer, name: string): BackendStatus | undefined {
   return balancer.status().backends.find((b) => b.name === name);

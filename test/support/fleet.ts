@@ -16,6 +16,7 @@ import {
   silentLogger,
 } from '@jobe-balancer/core';
 import { type JobeSim, startJobeSim } from '@jobe-balancer/jobe-sim';
+import { expect } from 'vitest';
 import { md5, runLikeCodeRunner, type SupportFile } from './coderunner-client.js';
 
 /** Health settings small enough that a fault is seen in a few hundred milliseconds. */
@@ -430,3 +431,25 @@ export function healthEventAfter(
 }
 
 export const ms = (value: number) => `${Math.round(value)} ms`;
+
+/** The fields of a run worth printing when an assertion about it fails. */
+export const brief = (r: RunRecord) => ({
+  index: r.index,
+  httpStatus: r.httpStatus,
+  error: r.error,
+  outcome: r.outcome,
+  stdout: r.stdout.slice(0, 80),
+});
+
+/** Every run got HTTP 200 and no CodeRunner error. */
+export function expectNoFailedRun(records: readonly RunRecord[]): void {
+  expect(records.filter((r) => r.error !== null || r.httpStatus !== 200).map(brief), 'failed runs').toEqual(
+    [],
+  );
+}
+
+/** …and every output proves the right files reached the server that ran it. */
+export function expectAllCorrect(records: readonly RunRecord[]): void {
+  expectNoFailedRun(records);
+  expect(records.filter((r) => !r.correct).map(brief), 'wrong answers').toEqual([]);
+}

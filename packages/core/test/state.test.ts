@@ -40,6 +40,16 @@ describe('FileStore', () => {
     );
   });
 
+  it('gives small files memory of their own instead of a slice of a shared slab', () => {
+    const store = new FileStore(1000);
+    const pooled = Buffer.from('aGVsbG8=', 'base64');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length);
+    store.put('small', pooled);
+    const kept = store.get('small')!;
+    expect(kept.toString()).toBe('hello');
+    expect(kept.buffer.byteLength).toBe(kept.length);
+  });
+
   it('refuses a file larger than the store', () => {
     const store = new FileStore(10);
     expect(store.put('big', Buffer.alloc(11))).toBe(false);

@@ -20,7 +20,7 @@ export class FileStore {
       this.files.delete(fileId);
       return false;
     }
-    this.files.set(fileId, contents);
+    this.files.set(fileId, ownMemory(contents));
     return true;
   }
 
@@ -73,6 +73,17 @@ export class FileLocations {
     for (const id of fileIds) if (this.holds(id, backend)) held++;
     return held;
   }
+}
+
+/**
+ * Node decodes small buffers into slices of a shared 8 KiB slab; keeping one alive keeps the whole slab.
+ * A stored file gets memory of its own, so the store's byte count is what it really holds.
+ */
+function ownMemory(contents: Buffer): Buffer {
+  if (contents.byteLength === contents.buffer.byteLength) return contents;
+  const owned = Buffer.allocUnsafeSlow(contents.length);
+  contents.copy(owned);
+  return owned;
 }
 
 /** PHP's base64_decode($s, true): the standard alphabet only, whitespace skipped, padding checked. */
