@@ -6,11 +6,51 @@ import { LRUCache } from 'lru-cache';
  */
 export class FileStore {
   private readonly files: LRUCache<string, Buffer>;
+  /** File ids a client was just told to upload (Jobe's 404 went back to it), for a few seconds. */
+  private readonly expected = new LRUCache<string, true>({ max: 10_000, ttl: 3_000 });
+  private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(readonly maxBytes: number) {
     this.files = new LRUCache<string, Buffer>({
       maxSize: Math.max(1, maxBytes),
       sizeCalculation: (contents) => Math.max(1, contents.length),
+    });
+  }
+
+  /** A client got Jobe's missing-file 404 for these ids: its PUTs are on their way. */
+  expectUploads(fileIds: readonly string[]): void {
+    for (const id of fileIds) this.expected.set(id, true);
+  }
+
+  isUploadExpected(fileId: string): boolean {
+    return this.expected.has(fileId);
+  }
+
+  /** Resolves true once every id is held, false after `timeoutMs` or when `signal` aborts. */
+  whenHeld(fileIds: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const missing = new Set(fileIds.filter((id) => !this.files.has(id)));
+    if (missing.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const arrived = new Map<string, () => void>();
+      const finish = (held: boolean) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        for (const [id, wake] of arrived) this.waiters.get(id)?.delete(wake);
+        resolve(held);
+      };
+      const onAbort = () => finish(false);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      for (const id of missing) {
+        const wake = () => {
+          missing.delete(id);
+          if (missing.size === 0) finish(true);
+        };
+        arrived.set(id, wake);
+        const set = this.waiters.get(id) ?? new Set();
+        set.add(wake);
+        this.waiters.set(id, set);
+      }
     });
   }
 
@@ -21,6 +61,12 @@ export class FileStore {
       return false;
     }
     this.files.set(fileId, ownMemory(contents));
+    this.expected.delete(fileId);
+    const waiting = this.waiters.get(fileId);
+    if (waiting) {
+      this.waiters.delete(fileId);
+      for (const wake of waiting) wake();
+    }
     return true;
   }
 

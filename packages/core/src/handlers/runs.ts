@@ -8,6 +8,7 @@ import {
   gatewayError,
   type JobeResponse,
   JSON_CONTENT_TYPE,
+  jsonString,
   MISSING_FILES_MESSAGE,
   OUTCOME_OVERLOAD,
   overloadResponse,
@@ -25,14 +26,21 @@ type Attempt =
   | { kind: 'answer'; response: JobeResponse; outcome: number | null }
   | { kind: 'overload' }
   | { kind: 'failover'; cause: RetryCause; error: string }
-  | { kind: 'client-gone' };
+  | { kind: 'client-gone' }
+  /** Missing files another client is uploading right now: wait for them rather than send the 404 back. */
+  | { kind: 'await-uploads'; fileIds: string[] };
 
 interface RunRequest {
   inspection: RunInspection;
   body: Buffer;
   headers: IncomingHttpHeaders;
   signal: AbortSignal;
+  /** A run waits for other clients' uploads once at most. */
+  waitedForUploads?: boolean;
 }
+
+/** How long a run may wait for support files another client is uploading at that moment. */
+const UPLOAD_WAIT_MS = 2_000;
 
 /** Unknown to every backend whose list is known: Jobe's own 400, without a backend call. */
 function unknownLanguage(ctx: CoreContext, inspection: RunInspection): string | null {
@@ -118,6 +126,15 @@ async function dispatch(ctx: CoreContext, run: RunRequest): Promise<RunAnswer | 
         return { response: attempt.response, backend, outcome: attempt.outcome };
       case 'client-gone':
         return null;
+      case 'await-uploads': {
+        // Not a failure of the backend: give the attempt back, wait without holding a worker slot.
+        attempts--;
+        exclude.delete(backend.name);
+        run.waitedForUploads = true;
+        if (await ctx.files.whenHeld(attempt.fileIds, UPLOAD_WAIT_MS, run.signal)) continue;
+        if (run.signal.aborted) return null;
+        return { response: jsonString(404, MISSING_FILES_MESSAGE), backend, outcome: null };
+      }
       case 'overload':
         sawOverload = true;
         lastError = `${backend.name} answered overload`;
@@ -192,6 +209,18 @@ async function attemptOn(ctx: CoreContext, backend: Backend, run: RunRequest): P
       const replayed = await replayFiles(ctx, backend, fileIds, controller.signal);
       if (replayed !== null) result = replayed.kind === 'response' ? await sendRun() : replayed;
       if (isMissingFiles(result)) for (const id of fileIds) ctx.locations.forget(id, backend.name);
+    }
+    if (isMissingFiles(result) && fileIds.length > 0) {
+      const notHeld = fileIds.filter((id) => !ctx.files.has(id));
+      if (
+        !run.waitedForUploads &&
+        notHeld.length > 0 &&
+        notHeld.every((id) => ctx.files.isUploadExpected(id))
+      ) {
+        return { kind: 'await-uploads', fileIds: notHeld };
+      }
+      // The 404 goes back: this client uploads them now, and runs needing them meanwhile may wait.
+      ctx.files.expectUploads(notHeld);
     }
     return classify(ctx, backend, run, result, inFlightWhenSent);
   } finally {

@@ -1,0 +1,87 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBalancer, type JobeBalancer, silentLogger } from '@jobe-balancer/core';
+import { type JobeSim, startJobeSim } from '@jobe-balancer/jobe-sim';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { md5, runLikeCodeRunner } from '../support/coderunner-client.js';
+import { sendOnNewConnection } from '../support/http.js';
+
+// In an exam burst many students start the same question at once. The first gets Jobe's missing-file 404
+// and uploads; the others' runs wait for those uploads at the gateway instead of uploading again.
+describe('runs that need files another client is uploading', () => {
+  let sims: JobeSim[];
+  let balancer: JobeBalancer;
+  let gateway: http.Server;
+  let host: string;
+
+  beforeEach(async () => {
+    sims = await Promise.all([1, 2, 3].map((i) => startJobeSim({ name: `jobe${i}` })));
+    balancer = createBalancer({
+      backends: sims.map((sim) => ({ name: sim.name, url: sim.url })),
+      logger: silentLogger,
+      slowStartMs: 0,
+    });
+    await balancer.checkNow();
+    gateway = http.createServer((req, res) => balancer.handle(req, res));
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    host = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+  });
+
+  afterEach(async () => {
+    gateway.close();
+    await balancer.close(100);
+    await Promise.all(sims.map((sim) => sim.close()));
+  });
+
+  const files = [
+    { name: 'one.txt', contents: 'first support file\n' },
+    { name: 'two.txt', contents: 'second support file\n' },
+  ];
+  const sourcecode = '#sim cat one.txt\n#sim cat two.txt';
+  const runSpec = {
+    run_spec: {
+      language_id: 'python3',
+      sourcecode,
+      file_list: files.map((file) => [md5(file.contents), file.name]),
+    },
+  };
+  const asJob = (jobId: string) => ({
+    'Content-Type': 'application/json; charset=utf-8',
+    'X-CodeRunner-Job-Id': jobId,
+  });
+  const post = (jobId: string) =>
+    sendOnNewConnection({
+      url: `${host}/jobe/index.php/restapi/runs`,
+      method: 'POST',
+      headers: asJob(jobId),
+      body: JSON.stringify(runSpec),
+    });
+  const put = (jobId: string, contents: string) =>
+    sendOnNewConnection({
+      url: `${host}/jobe/index.php/restapi/files/${md5(contents)}`,
+      method: 'PUT',
+      headers: asJob(jobId),
+      body: JSON.stringify({ file_contents: Buffer.from(contents).toString('base64') }),
+    });
+
+  it('waits for the uploads under way instead of sending the student a 404', async () => {
+    expect((await post('0000000a')).status).toBe(404);
+    const second = runLikeCodeRunner(host, { language_id: 'python3', sourcecode, files });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const file of files) expect((await put('0000000a', file.contents)).status).toBe(204);
+    const first = await post('0000000a');
+    expect(first.status).toBe(200);
+    const waited = await second;
+    expect(waited.error).toBeNull();
+    expect(waited.result?.stdout).toBe(files.map((file) => file.contents).join(''));
+    expect([waited.posts, waited.puts]).toEqual([1, 0]);
+  });
+
+  it('sends the 404 after all when the expected uploads never come', async () => {
+    expect((await post('0000000b')).status).toBe(404);
+    // The first client gave up; the next one waits in vain, then uploads itself like CodeRunner.
+    const run = await runLikeCodeRunner(host, { language_id: 'python3', sourcecode, files });
+    expect(run.error).toBeNull();
+    expect([run.posts, run.puts]).toEqual([2, 2]);
+  });
+});
