@@ -152,6 +152,9 @@ describe('failover during a CodeRunner load over 3 jobe-sim backends', () => {
     fleet = await startFleet({
       balancer: {
         health: {
+          // A roomy probe timeout: on a loaded machine a slow probe must not eject the healthy backends
+          // too (panic mode would then send runs to the wedged one). The canary is what is tested here.
+          timeoutMs: 1000,
           canary: {
             language_id: 'python3',
             sourcecode: '#sim print ok',
