@@ -25,7 +25,9 @@ async function jobBackend(
   const jobId = jobIdOf(headers);
   const named = (jobId && (await ctx.affinity.get(jobId))) || ctx.cookie.backendFrom(headers.cookie);
   let backend = named ? ctx.backend(named) : undefined;
-  if (backend?.adminState === 'maint') backend = undefined;
+  // A backend out of service gets no PUT (a hung one would hold the client): the run goes elsewhere
+  // and the gateway's copy follows it.
+  if (backend?.adminState === 'maint' || backend?.health === 'ejected') backend = undefined;
   if (!backend && jobId) {
     backend = ctx.scheduler.preferred({
       languageId: null,
@@ -33,7 +35,6 @@ async function jobBackend(
       key: jobId,
       bound: undefined,
       exclude: new Set(),
-      signal: AbortSignal.abort(),
     });
   }
   if (backend && jobId) ctx.affinity.bind(jobId, backend.name);

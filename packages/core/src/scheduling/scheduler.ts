@@ -77,7 +77,7 @@ export class Scheduler {
    * Best first: the bound backend, then (panic mode) the least bad, then those holding the run's files,
    * then the least loaded, then rendezvous order.
    */
-  rank(ticket: RunTicket, backends: Backend[], now = Date.now()): Backend[] {
+  rank(ticket: Omit<RunTicket, 'signal'>, backends: Backend[], now = Date.now()): Backend[] {
     // Panic mode: keep candidates()'s least-bad-first order ahead of files, load and hash.
     const panic = backends.every((backend) => backend.health === 'ejected');
     const scored = backends.map((backend, index) => ({
@@ -100,7 +100,7 @@ export class Scheduler {
   }
 
   /** The backend a request that takes no worker (PUT, HEAD) would be sent to. */
-  preferred(ticket: RunTicket): Backend | undefined {
+  preferred(ticket: Omit<RunTicket, 'signal'>): Backend | undefined {
     return this.rank(ticket, this.candidates(ticket))[0];
   }
 
