@@ -1,8 +1,10 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createBalancer, type JobeBalancer, silentLogger } from '@jobe-balancer/core';
+import { silentLogger } from '@jobe-balancer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLikeCodeRunner } from '../support/coderunner-client.js';
+import type { GatewayHandle } from '../support/gateway-factory.js';
+import { standalone } from '../support/gateways.js';
 import { sendOnNewConnection } from '../support/http.js';
 
 /** A Jobe stand-in that records the headers the gateway sends it. */
@@ -22,8 +24,7 @@ function recordingJobe(name: string) {
 
 describe('API keys and what the gateway never reveals', () => {
   const jobes = [recordingJobe('keyed'), recordingJobe('open')];
-  let balancer: JobeBalancer;
-  let gateway: http.Server;
+  let gateway: GatewayHandle;
   let host: string;
 
   beforeAll(async () => {
@@ -32,7 +33,7 @@ describe('API keys and what the gateway never reveals', () => {
       await new Promise<void>((resolve) => jobe.server.listen(0, '127.0.0.1', resolve));
       urls.push(`http://127.0.0.1:${(jobe.server.address() as AddressInfo).port}`);
     }
-    balancer = createBalancer({
+    gateway = await standalone.start({
       backends: [
         { name: 'keyed', url: urls[0]!, apiKey: 'backend-secret-1234' },
         { name: 'open', url: urls[1]! },
@@ -41,15 +42,12 @@ describe('API keys and what the gateway never reveals', () => {
       logger: silentLogger,
       slowStartMs: 0,
     });
-    await balancer.checkNow();
-    gateway = http.createServer((req, res) => balancer.handle(req, res));
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-    host = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    await gateway.balancer.checkNow();
+    host = gateway.jobeHost;
   });
 
   afterAll(async () => {
-    gateway.close();
-    await balancer.close(100);
+    await gateway.close();
     for (const jobe of jobes) jobe.server.close();
   });
 

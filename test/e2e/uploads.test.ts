@@ -1,35 +1,31 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createBalancer, type JobeBalancer, silentLogger } from '@jobe-balancer/core';
+import { silentLogger } from '@jobe-balancer/core';
 import { type JobeSim, startJobeSim } from '@jobe-balancer/jobe-sim';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { md5, runLikeCodeRunner } from '../support/coderunner-client.js';
+import type { GatewayHandle } from '../support/gateway-factory.js';
+import { standalone } from '../support/gateways.js';
 import { sendOnNewConnection } from '../support/http.js';
 
 // In an exam burst many students start the same question at once. The first gets Jobe's missing-file 404
 // and uploads; the others' runs wait for those uploads at the gateway instead of uploading again.
 describe('runs that need files another client is uploading', () => {
   let sims: JobeSim[];
-  let balancer: JobeBalancer;
-  let gateway: http.Server;
+  let gateway: GatewayHandle;
   let host: string;
 
   beforeEach(async () => {
     sims = await Promise.all([1, 2, 3].map((i) => startJobeSim({ name: `jobe${i}` })));
-    balancer = createBalancer({
+    gateway = await standalone.start({
       backends: sims.map((sim) => ({ name: sim.name, url: sim.url })),
       logger: silentLogger,
       slowStartMs: 0,
     });
-    await balancer.checkNow();
-    gateway = http.createServer((req, res) => balancer.handle(req, res));
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-    host = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    await gateway.balancer.checkNow();
+    host = gateway.jobeHost;
   });
 
   afterEach(async () => {
-    gateway.close();
-    await balancer.close(100);
+    await gateway.close();
     await Promise.all(sims.map((sim) => sim.close()));
   });
 

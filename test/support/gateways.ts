@@ -136,7 +136,7 @@ const koa2Router: GatewayFactory = {
   },
 };
 
-const standalone: GatewayFactory = {
+export const standalone: GatewayFactory = {
   name: 'standalone',
   async start(options: BalancerOptions) {
     const balancer = createBalancer(options);
