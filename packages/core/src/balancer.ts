@@ -154,10 +154,6 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     return forwardedHeaders(backend, client);
   }
 
-  countOutcome(outcome: number): void {
-    this.countClientAnswer(String(outcome));
-  }
-
   private countClientAnswer(key: string): void {
     this.clientOutcomes.set(key, (this.clientOutcomes.get(key) ?? 0) + 1);
   }

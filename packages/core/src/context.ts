@@ -39,8 +39,6 @@ export interface CoreContext {
   reportHealth(backend: Backend, change: HealthChange, source: string): void;
   /** Headers for a request to `backend`, from the client's where they matter to Jobe. */
   upstreamHeaders(backend: Backend, client: IncomingHttpHeaders): Record<string, string>;
-  /** Runs answered to clients, by outcome (gateway answers included). */
-  countOutcome(outcome: number): void;
 }
 
 const FORWARDED_HEADERS = ['content-type', 'accept', 'accept-charset', 'user-agent', 'x-coderunner-job-id'];
