@@ -7,6 +7,7 @@ import { guardedStore } from './affinity/affinity-store.js';
 import { AffinityCookie, JobAffinity } from './affinity/job-affinity.js';
 import type { BalancerStatus, HandleOptions, JobeBalancer } from './api.js';
 import { Backend, type BackendSettings, type HealthChange } from './backends/backend.js';
+import { Cancellation } from './cancellation.js';
 import { type CoreContext, type CoreSettings, forwardedHeaders, jobIdOf } from './context.js';
 import { FileLocations, FileStore } from './files/file-store.js';
 import { handleHeadFile, handlePutFile } from './handlers/files.js';
@@ -203,14 +204,14 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
 
   async handle(req: IncomingMessage, res: ServerResponse, options: HandleOptions = {}): Promise<void> {
     this.activeRequests++;
-    const clientGone = new AbortController();
+    const clientGone = new Cancellation();
     const onClose = () => {
-      if (!res.writableFinished) clientGone.abort();
+      if (!res.writableFinished) clientGone.cancel('client');
     };
     res.once('close', onClose);
     try {
       const route = parseRoute(options.path ?? req.url ?? '/');
-      const answer = await this.answer(route, req, options, clientGone.signal);
+      const answer = await this.answer(route, req, options, clientGone);
       if (answer !== null) this.write(req, res, answer);
     } catch (error) {
       this.logger.error(
@@ -262,7 +263,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     route: Route,
     req: IncomingMessage,
     options: HandleOptions,
-    signal: AbortSignal,
+    clientGone: Cancellation,
   ): Promise<Answer | null> {
     const method = req.method ?? 'GET';
     const notFound = (): Answer => ({
@@ -297,7 +298,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           if (refusal) return { response: refusal, endpoint: 'runs' };
           const body = await this.body(req, options);
           await this.firstCheck;
-          const answer = await handleRun(this, body, req.headers, signal);
+          const answer = await handleRun(this, body, req.headers, clientGone);
           if (answer === null) return null;
           return {
             response: answer.response,
@@ -339,7 +340,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           endpoint: route.kind === 'runs' ? 'runs' : 'files_put',
         };
       }
-      if (signal.aborted) return null;
+      if (clientGone.cancelled) return null;
       throw error;
     }
   }

@@ -1,8 +1,9 @@
 import type { BackendStatus } from '../api.js';
+import type { Cancellation, CancelReason } from '../cancellation.js';
 import type { AdminState, BackendOptions, HealthState } from '../options.js';
 import { parseBackendUrl } from './backend-url.js';
 import { RecentWindow } from './recent-window.js';
-import { type AbortReason, Upstream } from './upstream.js';
+import { Upstream } from './upstream.js';
 
 export interface BackendSettings {
   defaultCapacity: number;
@@ -45,7 +46,7 @@ export class Backend {
   private usableSince = 0;
   private adaptiveCapacity: number;
   private adaptiveLoweredAt = 0;
-  private readonly inFlightControllers = new Set<AbortController>();
+  private readonly inFlightCancellations = new Set<Cancellation>();
 
   constructor(
     options: BackendOptions,
@@ -112,13 +113,13 @@ export class Backend {
   }
 
   /** Registers a request in flight so that an ejection can abandon it at once (see Balancer.reportHealth). */
-  track(controller: AbortController): () => void {
-    this.inFlightControllers.add(controller);
-    return () => this.inFlightControllers.delete(controller);
+  track(cancellation: Cancellation): () => void {
+    this.inFlightCancellations.add(cancellation);
+    return () => this.inFlightCancellations.delete(cancellation);
   }
 
-  abandonInFlight(reason: AbortReason): void {
-    for (const controller of this.inFlightControllers) controller.abort(reason);
+  abandonInFlight(reason: CancelReason): void {
+    for (const cancellation of this.inFlightCancellations) cancellation.cancel(reason);
   }
 
   recordSuccess(now = Date.now()): HealthChange {

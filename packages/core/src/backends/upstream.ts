@@ -1,13 +1,11 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
+import type { Cancellation, CancelReason } from '../cancellation.js';
 
 export type UpstreamResult =
   | { kind: 'response'; status: number; contentType: string | undefined; body: Buffer }
   /** `connect`: nothing reached the backend. `sent`: the request may have been processed. */
   | { kind: 'failed'; stage: 'connect' | 'sent' | 'timeout'; error: string }
-  | { kind: 'aborted'; reason: AbortReason };
-
-export type AbortReason = 'ejected' | 'client' | 'shutdown';
+  | { kind: 'aborted'; reason: CancelReason };
 
 export interface UpstreamRequest {
   method: 'GET' | 'POST' | 'PUT' | 'HEAD';
@@ -16,7 +14,7 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body?: Buffer | string;
   timeoutMs: number;
-  signal?: AbortSignal;
+  cancellation?: Cancellation;
 }
 
 const CONNECT_ERRORS = new Set([
@@ -38,6 +36,21 @@ function errorCode(error: unknown): string | undefined {
   return errorCode(cause);
 }
 
+function noop(): void {}
+
+/** Marks an abort the gateway itself asked for (deadline, client gone, ejection). */
+class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+}
+
+function classifyError(error: unknown): UpstreamResult {
+  const code = errorCode(error) ?? 'UNKNOWN';
+  const message = error instanceof Error ? `${code}: ${error.message}` : code;
+  if (CONNECT_ERRORS.has(code)) return { kind: 'failed', stage: 'connect', error: message };
+  if (TIMEOUT_ERRORS.has(code)) return { kind: 'failed', stage: 'timeout', error: message };
+  return { kind: 'failed', stage: 'sent', error: message };
+}
+
 /** One backend's keep-alive connection pool (undici) and the classification of what went wrong. */
 export class Upstream {
   private readonly pool: Pool;
@@ -55,64 +68,93 @@ export class Upstream {
     });
   }
 
-  async send(request: UpstreamRequest): Promise<UpstreamResult> {
-    // undici's headersTimeout/bodyTimeout tick every ~500 ms (a 250 ms timeout fires after ~1 s): keep
-    // them as a backstop and hold the configured deadline with a timer of our own.
-    // One controller carries both the caller's abort and the deadline (cheaper than AbortSignal.any).
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort('timeout');
-    }, request.timeoutMs);
-    timer.unref();
-    const onCallerAbort = () => controller.abort(request.signal?.reason);
-    if (request.signal?.aborted) onCallerAbort();
-    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const signal = controller.signal;
-    try {
-      const response = await this.pool.request({
-        method: request.method,
-        path: `${this.apiBase}/${request.resource}`,
-        headers: request.headers,
-        body: request.body ?? null,
-        headersTimeout: request.timeoutMs,
-        bodyTimeout: request.timeoutMs,
-        signal,
-      });
+  /**
+   * One request through undici's dispatch API: the response body is collected straight from the
+   * handler's chunks, without the Readable stream and AbortSignal plumbing of `pool.request`, which
+   * cost more CPU per run than the rest of the upstream path.
+   */
+  send(request: UpstreamRequest): Promise<UpstreamResult> {
+    return new Promise<UpstreamResult>((resolve) => {
+      const cancellation = request.cancellation;
+      let undiciController: Dispatcher.DispatchController | null = null;
+      let settled = false;
       const chunks: Buffer[] = [];
       let size = 0;
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_RESPONSE_BYTES) {
-          response.body.destroy();
-          return { kind: 'failed', stage: 'sent', error: `response larger than ${MAX_RESPONSE_BYTES} bytes` };
-        }
-        chunks.push(chunk as Buffer);
-      }
-      const contentType = (response.headers as IncomingHttpHeaders)['content-type'];
-      return {
-        kind: 'response',
-        status: response.statusCode,
-        contentType: Array.isArray(contentType) ? contentType[0] : contentType,
-        body: Buffer.concat(chunks, size),
+      let status = 0;
+      let contentType: string | undefined;
+
+      const settle = (result: UpstreamResult, cancelReason?: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        stopFollowing();
+        resolve(result);
+        if (cancelReason !== undefined) undiciController?.abort(new CancelledError(cancelReason));
       };
-    } catch (error) {
-      if (request.signal?.aborted) {
-        const reason = request.signal.reason as unknown;
-        return { kind: 'aborted', reason: reason === 'ejected' || reason === 'shutdown' ? reason : 'client' };
-      }
-      if (timedOut)
-        return { kind: 'failed', stage: 'timeout', error: `no answer within ${request.timeoutMs} ms` };
-      const code = errorCode(error) ?? 'UNKNOWN';
-      const message = error instanceof Error ? `${code}: ${error.message}` : code;
-      if (CONNECT_ERRORS.has(code)) return { kind: 'failed', stage: 'connect', error: message };
-      if (TIMEOUT_ERRORS.has(code)) return { kind: 'failed', stage: 'timeout', error: message };
-      return { kind: 'failed', stage: 'sent', error: message };
-    } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onCallerAbort);
-    }
+      const onCancel = (reason: CancelReason) => {
+        settle({ kind: 'aborted', reason }, 'cancelled by the gateway');
+      };
+      // undici's headersTimeout/bodyTimeout tick every ~500 ms (a 250 ms timeout fires after ~1 s): keep
+      // them as a backstop and hold the configured deadline with a timer of our own.
+      const timer = setTimeout(() => {
+        settle(
+          { kind: 'failed', stage: 'timeout', error: `no answer within ${request.timeoutMs} ms` },
+          'deadline',
+        );
+      }, request.timeoutMs);
+      timer.unref();
+      let stopFollowing = noop;
+      if (cancellation) stopFollowing = cancellation.onCancel(onCancel);
+      if (settled) return;
+
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(controller) {
+          undiciController = controller;
+          // Settled while the request waited for a connection: it must not reach the backend now.
+          if (settled) controller.abort(new CancelledError('settled before it was sent'));
+        },
+        onResponseStart(_controller, statusCode, headers) {
+          status = statusCode;
+          const type = headers['content-type'];
+          contentType = Array.isArray(type) ? type[0] : type;
+        },
+        onResponseData(controller, chunk) {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            settle({
+              kind: 'failed',
+              stage: 'sent',
+              error: `response larger than ${MAX_RESPONSE_BYTES} bytes`,
+            });
+            controller.abort(new CancelledError('response too large'));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          settle({
+            kind: 'response',
+            status,
+            contentType,
+            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size),
+          });
+        },
+        onResponseError(_controller, error) {
+          settle(classifyError(error));
+        },
+      };
+      this.pool.dispatch(
+        {
+          method: request.method,
+          path: `${this.apiBase}/${request.resource}`,
+          headers: request.headers,
+          body: request.body ?? null,
+          headersTimeout: request.timeoutMs,
+          bodyTimeout: request.timeoutMs,
+        },
+        handler,
+      );
+    });
   }
 
   async close(): Promise<void> {

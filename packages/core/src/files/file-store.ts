@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Cancellation } from '../cancellation.js';
 
 /**
  * The gateway's copies of support files (decoded bytes), bounded in bytes, least recently used out first.
@@ -26,21 +27,21 @@ export class FileStore {
     return this.expected.has(fileId);
   }
 
-  /** Resolves true once every id is held, false after `timeoutMs` or when `signal` aborts. */
-  whenHeld(fileIds: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  /** Resolves true once every id is held, false after `timeoutMs` or on cancel. */
+  whenHeld(fileIds: readonly string[], timeoutMs: number, cancellation: Cancellation): Promise<boolean> {
     const missing = new Set(fileIds.filter((id) => !this.files.has(id)));
     if (missing.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const arrived = new Map<string, () => void>();
       const finish = (held: boolean) => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        stopFollowing();
         for (const [id, wake] of arrived) this.waiters.get(id)?.delete(wake);
         resolve(held);
       };
-      const onAbort = () => finish(false);
+      let stopFollowing = (): void => {};
       const timer = setTimeout(() => finish(false), timeoutMs);
-      signal.addEventListener('abort', onAbort, { once: true });
+      stopFollowing = cancellation.onCancel(() => finish(false));
       for (const id of missing) {
         const wake = () => {
           missing.delete(id);

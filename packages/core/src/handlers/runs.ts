@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../backends/backend.js';
 import type { UpstreamResult } from '../backends/upstream.js';
+import { Cancellation } from '../cancellation.js';
 import { type CoreContext, jobIdOf } from '../context.js';
 import type { RetryCause } from '../metrics.js';
 import {
@@ -34,7 +35,7 @@ interface RunRequest {
   inspection: RunInspection;
   body: Buffer;
   headers: IncomingHttpHeaders;
-  signal: AbortSignal;
+  cancellation: Cancellation;
   /** A run waits for other clients' uploads once at most. */
   waitedForUploads?: boolean;
 }
@@ -62,7 +63,7 @@ export async function handleRun(
   ctx: CoreContext,
   body: Buffer,
   headers: IncomingHttpHeaders,
-  signal: AbortSignal,
+  cancellation: Cancellation,
 ): Promise<RunAnswer | null> {
   let parsed: unknown;
   try {
@@ -74,7 +75,7 @@ export async function handleRun(
   const unknown = unknownLanguage(ctx, inspection);
   if (unknown !== null)
     return { response: unknownLanguageResponse(unknown), backend: undefined, outcome: null };
-  return dispatch(ctx, { inspection, body, headers, signal });
+  return dispatch(ctx, { inspection, body, headers, cancellation });
 }
 
 async function dispatch(ctx: CoreContext, run: RunRequest): Promise<RunAnswer | null> {
@@ -97,7 +98,7 @@ async function dispatch(ctx: CoreContext, run: RunRequest): Promise<RunAnswer | 
       key,
       bound,
       exclude,
-      signal: run.signal,
+      cancellation: run.cancellation,
     });
     if (acquired.kind === 'aborted') return null;
     if (acquired.kind === 'overload') {
@@ -131,8 +132,8 @@ async function dispatch(ctx: CoreContext, run: RunRequest): Promise<RunAnswer | 
         attempts--;
         exclude.delete(backend.name);
         run.waitedForUploads = true;
-        if (await ctx.files.whenHeld(attempt.fileIds, UPLOAD_WAIT_MS, run.signal)) continue;
-        if (run.signal.aborted) return null;
+        if (await ctx.files.whenHeld(attempt.fileIds, UPLOAD_WAIT_MS, run.cancellation)) continue;
+        if (run.cancellation.cancelled) return null;
         return { response: jsonString(404, MISSING_FILES_MESSAGE), backend, outcome: null };
       }
       case 'overload':
@@ -184,10 +185,10 @@ function runTimeoutMs(ctx: CoreContext, inspection: RunInspection): number {
 
 /** One backend's try: the run, and if it lacks files the gateway holds, their upload and one more run. */
 async function attemptOn(ctx: CoreContext, backend: Backend, run: RunRequest): Promise<Attempt> {
-  const controller = new AbortController();
-  const onClientGone = () => controller.abort('client');
-  run.signal.addEventListener('abort', onClientGone, { once: true });
-  const untrack = backend.track(controller);
+  // Its own cancellation: an ejection abandons this attempt, not the client's whole run.
+  const cancellation = new Cancellation();
+  const stopFollowing = run.cancellation.onCancel(() => cancellation.cancel('client'));
+  const untrack = backend.track(cancellation);
   const inFlightWhenSent = backend.inFlight;
   const headers = ctx.upstreamHeaders(backend, run.headers);
   const timeoutMs = runTimeoutMs(ctx, run.inspection);
@@ -200,13 +201,13 @@ async function attemptOn(ctx: CoreContext, backend: Backend, run: RunRequest): P
         headers,
         body: run.body,
         timeoutMs,
-        signal: controller.signal,
+        cancellation,
       }),
     );
   try {
     let result = await sendRun();
     if (isMissingFiles(result) && fileIds.length > 0) {
-      const replayed = await replayFiles(ctx, backend, fileIds, controller.signal);
+      const replayed = await replayFiles(ctx, backend, fileIds, cancellation);
       if (replayed !== null) result = replayed.kind === 'response' ? await sendRun() : replayed;
       if (isMissingFiles(result)) for (const id of fileIds) ctx.locations.forget(id, backend.name);
     }
@@ -225,7 +226,7 @@ async function attemptOn(ctx: CoreContext, backend: Backend, run: RunRequest): P
     return classify(ctx, backend, run, result, inFlightWhenSent);
   } finally {
     untrack();
-    run.signal.removeEventListener('abort', onClientGone);
+    stopFollowing();
   }
 }
 
@@ -245,7 +246,7 @@ async function replayFiles(
   ctx: CoreContext,
   backend: Backend,
   fileIds: readonly string[],
-  signal: AbortSignal,
+  cancellation: Cancellation,
 ): Promise<UpstreamResult | null> {
   const held = fileIds.flatMap((id) => {
     const contents = ctx.files.get(id);
@@ -262,7 +263,7 @@ async function replayFiles(
         headers,
         body: JSON.stringify({ file_contents: contents.toString('base64') }),
         timeoutMs: ctx.settings.requestTimeoutMs,
-        signal,
+        cancellation,
       }),
     );
     if (last.kind !== 'response' || last.status !== 204) return last;

@@ -1,4 +1,5 @@
 import type { Backend } from '../backends/backend.js';
+import type { Cancellation } from '../cancellation.js';
 import type { FileLocations } from '../files/file-store.js';
 import { rendezvousScore } from './rendezvous.js';
 
@@ -13,7 +14,7 @@ export interface RunTicket {
   bound: string | undefined;
   /** Backends this run already tried. */
   exclude: ReadonlySet<string>;
-  signal: AbortSignal;
+  cancellation: Cancellation;
 }
 
 export type Acquired =
@@ -29,7 +30,7 @@ interface Waiter {
   enqueuedAt: number;
   resolve(result: Acquired): void;
   timer: NodeJS.Timeout;
-  onAbort: () => void;
+  stopFollowing: () => void;
 }
 
 export interface SchedulerSettings {
@@ -77,7 +78,7 @@ export class Scheduler {
    * Best first: the bound backend, then (panic mode) the least bad, then those holding the run's files,
    * then the least loaded, then rendezvous order.
    */
-  rank(ticket: Omit<RunTicket, 'signal'>, backends: Backend[], now = Date.now()): Backend[] {
+  rank(ticket: Omit<RunTicket, 'cancellation'>, backends: Backend[], now = Date.now()): Backend[] {
     // Panic mode: keep candidates()'s least-bad-first order ahead of files, load and hash.
     const panic = backends.every((backend) => backend.health === 'ejected');
     const scored = backends.map((backend, index) => ({
@@ -100,7 +101,7 @@ export class Scheduler {
   }
 
   /** The backend a request that takes no worker (PUT, HEAD) would be sent to. */
-  preferred(ticket: Omit<RunTicket, 'signal'>): Backend | undefined {
+  preferred(ticket: Omit<RunTicket, 'cancellation'>): Backend | undefined {
     return this.rank(ticket, this.candidates(ticket))[0];
   }
 
@@ -117,7 +118,7 @@ export class Scheduler {
 
   /** Takes a slot on the best backend with room, waiting in the queue if every eligible one is full. */
   acquire(ticket: RunTicket): Promise<Acquired> {
-    if (ticket.signal.aborted) return Promise.resolve({ kind: 'aborted' });
+    if (ticket.cancellation.cancelled) return Promise.resolve({ kind: 'aborted' });
     // Runs already waiting go first: a newcomer must not overtake them.
     const taken = this.queue.length === 0 ? this.tryTake(ticket) : this.tryTakeBehindQueue(ticket);
     if (taken === 'none') return Promise.resolve({ kind: 'none' });
@@ -138,14 +139,14 @@ export class Scheduler {
           this.remove(waiter);
           resolve({ kind: 'overload', why: 'queue-timeout', queuedMs: Date.now() - enqueuedAt });
         }, this.settings.queueTimeoutMs),
-        onAbort: () => {
-          this.remove(waiter);
-          resolve({ kind: 'aborted' });
-        },
+        stopFollowing: noop,
       };
       waiter.timer.unref?.();
-      ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
       this.queue.push(waiter);
+      waiter.stopFollowing = ticket.cancellation.onCancel(() => {
+        this.remove(waiter);
+        resolve({ kind: 'aborted' });
+      });
     });
   }
 
@@ -177,7 +178,7 @@ export class Scheduler {
       }
       this.queue.splice(i, 1);
       clearTimeout(waiter.timer);
-      waiter.ticket.signal.removeEventListener('abort', waiter.onAbort);
+      waiter.stopFollowing();
       const queuedMs = Date.now() - waiter.enqueuedAt;
       if (taken === 'none') {
         waiter.resolve({ kind: 'none' });
@@ -193,15 +194,17 @@ export class Scheduler {
     const at = this.queue.indexOf(waiter);
     if (at !== -1) this.queue.splice(at, 1);
     clearTimeout(waiter.timer);
-    waiter.ticket.signal.removeEventListener('abort', waiter.onAbort);
+    waiter.stopFollowing();
   }
 
   /** Answers every waiting run (shutdown). */
   rejectAll(): void {
     for (const waiter of this.queue.splice(0)) {
       clearTimeout(waiter.timer);
-      waiter.ticket.signal.removeEventListener('abort', waiter.onAbort);
+      waiter.stopFollowing();
       waiter.resolve({ kind: 'none' });
     }
   }
 }
+
+function noop(): void {}
