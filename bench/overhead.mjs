@@ -3,13 +3,15 @@
  * (b) through the standalone core, (c) Express 5, (d) Fastify 5 and (e) Koa 3 front ends; and, as the floor
  * of any Node proxy on this machine, through a minimal Node reverse proxy without balancing (plain-proxy).
  *
- *   node bench/overhead.mjs [--seconds 4] [--rounds 3] [--connections 64] [--json out.json]
+ *   node bench/overhead.mjs [--seconds 4] [--rounds 3] [--connections 64] [--rates 1000,2000,3000] [--json out.json]
  *
  * Processes: this one (load generator, undici keep-alive Pool), one jobe-sim child and one child per gateway
  * target; all share the machine's cores. Every gateway child is first warmed up under load (V8 compiles the
  * hot code on its worker threads for several seconds: measured cold, the gateway looks 4× more expensive).
  * Then, in interleaved rounds:
  *  - unloaded: one request at a time on one keep-alive connection: the latency the gateway adds;
+ *  - paced: `--connections` clients offering each of `--rates` runs/s together (the issue's 64 clients,
+ *    below saturation): the latency the gateway adds under load, counted from when each run was due;
  *  - saturated: `--connections` concurrent clients for `--seconds`: throughput and latency under load, and
  *    the gateway's CPU time per run (process.cpuUsage of its own process), which does not depend on how
  *    many cores the machine has or who else uses them.
@@ -39,11 +41,14 @@ const options = parseArgs({
   /** Saturating load on each gateway child before the first round (JIT warm-up). */
   warmupSeconds: 6,
   connections: 64,
+  /** Offered loads (runs/s, all connections together) of the paced measurement. */
+  rates: '1000,2000,3000',
+  pacedSeconds: 3,
   sequential: 1000,
   workers: 256,
   /** Each target is measured this many times, interleaved; the tables show the median of each figure. */
   rounds: 3,
-  targets: 'direct,plain-proxy,core,express,fastify,koa',
+  targets: 'direct,plain-proxy,express-proxy,core,express,fastify,koa',
   /** Write a V8 CPU profile of each gateway child, rounds only, into this directory (<target>.cpuprofile). */
   profileDir: '',
   json: '',
@@ -103,6 +108,39 @@ async function unloaded(origin) {
   }
   await pool.close();
   return summarize(latencies);
+}
+
+/**
+ * `--connections` clients offering `rate` runs/s together, each on its own schedule. A run's latency counts
+ * from when it was due, so a gateway that falls behind shows it (no coordinated omission); timer lateness
+ * on this side is not counted.
+ */
+async function paced(origin, rate, seconds) {
+  const connections = options.connections;
+  const pool = new Pool(origin, { connections, pipelining: 1 });
+  const rampMs = 500;
+  const startedAt = performance.now() + 50;
+  const endsAt = startedAt + rampMs + seconds * 1000;
+  const latencies = [];
+  let errors = 0;
+  const client = async (index) => {
+    for (let k = 0; ; k++) {
+      const due = startedAt + ((k * connections + index) / rate) * 1000;
+      if (due >= endsAt) return;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const from = wait > 0 ? performance.now() : due;
+      try {
+        await postRun(pool);
+        if (due >= startedAt + rampMs) latencies.push(performance.now() - from);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, (_, index) => client(index)));
+  await pool.close();
+  return { rate, errors, latency: summarize(latencies) };
 }
 
 /** `--connections` closed-loop clients; measures for `measureSeconds` after `rampSeconds`. */
@@ -169,6 +207,10 @@ const sim = await startChild(SIM_PROCESS, {
 });
 const backendUrl = sim.urls[0];
 const targets = options.targets.split(',').map((name) => name.trim());
+const rates = String(options.rates)
+  .split(',')
+  .map(Number)
+  .filter((rate) => rate > 0);
 const gateways = new Map();
 for (const target of targets) {
   if (target === 'direct') continue;
@@ -195,6 +237,12 @@ for (let round = 1; round <= options.rounds; round++) {
     process.stdout.write(`round ${round}, ${target}: `);
     const quiet = await unloaded(origin);
     process.stdout.write(`unloaded p50 ${ms(quiet.p50, 2)}; `);
+    const pacedRuns = [];
+    for (const rate of rates) {
+      const measured = await paced(origin, rate, options.pacedSeconds);
+      pacedRuns.push(measured);
+      process.stdout.write(`${rate}/s p50 ${ms(measured.latency.p50, 2)}; `);
+    }
     const children = gateway ? [gateway, sim] : [sim];
     const busy = await saturated(origin, children, options.rampSeconds, options.seconds);
     const last = children.length - 1;
@@ -208,6 +256,12 @@ for (let round = 1; round <= options.rounds; round++) {
       round,
       unloadedP50: quiet.p50,
       unloadedP99: quiet.p99,
+      paced: pacedRuns.map((run) => ({
+        rate: run.rate,
+        p50: run.latency.p50,
+        p99: run.latency.p99,
+        errors: run.errors,
+      })),
       rps: busy.rps,
       saturatedP50: busy.latency.p50,
       saturatedP99: busy.latency.p99,
@@ -243,6 +297,12 @@ const results = targets.map((target) => {
     target,
     unloadedP50: figure('unloadedP50'),
     unloadedP99: figure('unloadedP99'),
+    paced: rates.map((rate, i) => ({
+      rate,
+      p50: median(mine.map((r) => r.paced[i].p50)),
+      p99: median(mine.map((r) => r.paced[i].p99)),
+      errors: mine.reduce((sum, r) => sum + r.paced[i].errors, 0),
+    })),
     rps: figure('rps'),
     rpsRange: [Math.min(...mine.map((r) => r.rps)), Math.max(...mine.map((r) => r.rps))],
     saturatedP50: figure('saturatedP50'),
@@ -276,6 +336,24 @@ console.log(
     ]),
   ),
 );
+for (const [i, rate] of rates.entries()) {
+  console.log(
+    `\nPaced: ${options.connections} concurrent keep-alive clients offering ${rate} runs/s together:\n`,
+  );
+  console.log(
+    table(
+      ['target', 'p50', 'p99', 'added p50', 'added p99', 'errors'],
+      results.map((r) => [
+        r.target,
+        ms(r.paced[i].p50, 2),
+        ms(r.paced[i].p99, 2),
+        r === direct ? '' : added(r.paced[i].p50, direct?.paced[i].p50 ?? 0),
+        r === direct ? '' : added(r.paced[i].p99, direct?.paced[i].p99 ?? 0),
+        r.paced[i].errors,
+      ]),
+    ),
+  );
+}
 console.log(`\nSaturated (${options.connections} concurrent keep-alive clients):\n`);
 console.log(
   table(
@@ -313,17 +391,27 @@ console.log(
     'the rate at which the gateway alone would fill one core. Under saturation the processes (and anything else ' +
     'on the machine) compete for the 2 cores, so latency there is mostly waiting for CPU ' +
     '(Little: latency ≈ connections ÷ runs/s). plain-proxy: a minimal Node reverse proxy (http.request, ' +
-    'keep-alive agent, no balancing), the floor of any Node proxy here.',
+    'keep-alive agent, no balancing), the floor of any Node proxy here; express-proxy: Express 5 + ' +
+    'http-proxy-middleware, no balancing, the floor of any Express gateway here.',
 );
 
 const verdicts = [];
 console.log('\nTargets:');
 for (const r of results) {
-  if (r === direct || !direct || r.target === 'plain-proxy') continue;
+  if (r === direct || !direct || r.target === 'plain-proxy' || r.target === 'express-proxy') continue;
+  for (const [i, rate] of rates.entries()) {
+    verdicts.push(
+      verdict(
+        r.paced[i].p50 - direct.paced[i].p50 <= 0.5,
+        `${r.target}: ≤ 0.5 ms added p50 on loopback at ${rate} runs/s from ${options.connections} clients ` +
+          `(${added(r.paced[i].p50, direct.paced[i].p50)})`,
+      ),
+    );
+  }
   verdicts.push(
     verdict(
       r.unloadedP50 - direct.unloadedP50 <= 0.5,
-      `${r.target}: ≤ 0.5 ms added p50 on loopback (${added(r.unloadedP50, direct.unloadedP50)}, unloaded)`,
+      `${r.target}: ≤ 0.5 ms added p50 on loopback, one request at a time (${added(r.unloadedP50, direct.unloadedP50)})`,
     ),
   );
   verdicts.push(

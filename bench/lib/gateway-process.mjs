@@ -2,7 +2,8 @@
  * A child process running jobe-balancer behind one front end, so that its CPU time and memory can be
  * measured on their own: `core` (standalone http server), `express` (5), `fastify` (5) or `koa` (3);
  * or `plain-proxy`, the minimal Node reverse proxy of bench/lib/proxies.mjs (no balancer), as the floor of
- * what any Node HTTP proxy costs on the machine.
+ * what any Node HTTP proxy costs on the machine; or `express-proxy` (Express 5 + http-proxy-middleware, no
+ * balancer), the floor of an Express gateway.
  * argv[2]: JSON `{ variant, options }` where options are createBalancer()'s (the logger is silent).
  * Every variant serves the Jobe API at `<url>/jobe/index.php/restapi/...`.
  */
@@ -66,6 +67,16 @@ async function start() {
       const url = await listen(server);
       return { url, balancer: middleware.balancer, close: () => closeServer(server, middleware.balancer) };
     }
+    case 'express-proxy': {
+      // Express 5 + http-proxy-middleware, no balancing: what any Express gateway costs on the machine.
+      const { default: express } = await import('express');
+      const { createProxyMiddleware } = await import('http-proxy-middleware');
+      const app = express();
+      app.use('/jobe', createProxyMiddleware({ target: `${options.backends[0].url}/jobe` }));
+      const server = http.createServer(app);
+      const url = await listen(server);
+      return { url, balancer: null, close: () => closeServer(server, null) };
+    }
     case 'plain-proxy': {
       const { startRoundRobinProxy } = await import('./proxies.mjs');
       const proxy = await startRoundRobinProxy(options.backends.map((backend) => backend.url));
@@ -79,7 +90,7 @@ async function start() {
 async function closeServer(server, balancer) {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  await balancer.close(1000);
+  await balancer?.close(1000);
 }
 
 const gateway = await start();
