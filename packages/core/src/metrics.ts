@@ -88,7 +88,7 @@ export class BalancerMetrics {
     );
     gauge(
       'jobe_balancer_file_store_bytes',
-      'Bytes of support files held by the gateway',
+      'Memory the support files held by the gateway take: each in a block of its size class (at most 12.5 % over its size), bounded by fileStoreMaxBytes',
       () => sources.fileStore().bytes,
     );
     gauge(

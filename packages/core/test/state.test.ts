@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobAffinity } from '../src/affinity/job-affinity.js';
 import { Backend, type BackendSettings } from '../src/backends/backend.js';
-import { FileLocations, FileStore } from '../src/files/file-store.js';
+import { blockSize, FileLocations, FileStore } from '../src/files/file-store.js';
 import { rendezvousScore } from '../src/scheduling/rendezvous.js';
 
 const settings: BackendSettings = {
@@ -40,14 +40,42 @@ describe('FileStore', () => {
     );
   });
 
-  it('gives small files memory of their own instead of a slice of a shared slab', () => {
-    const store = new FileStore(1000);
-    const pooled = Buffer.from('aGVsbG8=', 'base64');
-    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length);
-    store.put('small', pooled);
-    const kept = store.get('small')!;
-    expect(kept.toString()).toBe('hello');
-    expect(kept.buffer.byteLength).toBe(kept.length);
+  it('gives back exactly the bytes last stored under an id, while evicted memory is reused', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+            fc.uint8Array({ maxLength: 300 }),
+            fc.boolean(),
+          ),
+          { maxLength: 80 },
+        ),
+        (puts) => {
+          const store = new FileStore(1000);
+          const lastPut = new Map<string, string>();
+          for (const [id, bytes, asBase64] of puts) {
+            const base64 = Buffer.from(bytes).toString('base64');
+            if (asBase64) store.putBase64(id, base64);
+            else store.put(id, Buffer.from(bytes));
+            lastPut.set(id, base64);
+            for (const [known, expected] of lastPut) {
+              if (store.has(known)) expect(store.base64(known)).toBe(expected);
+            }
+            expect(store.has(id)).toBe(true);
+            expect(store.bytes).toBeLessThanOrEqual(1000);
+          }
+        },
+      ),
+    );
+  });
+
+  it('sizes blocks within 12.5 % of the file', () => {
+    for (const length of [0, 1, 64, 65, 1000, 10_240, 20_480, 20_481, 1_000_000]) {
+      const size = blockSize(length);
+      expect(size).toBeGreaterThanOrEqual(length);
+      expect(size).toBeLessThanOrEqual(Math.max(64, length * 1.125 + 1));
+    }
   });
 
   it('refuses a file larger than the store', () => {
@@ -58,6 +86,48 @@ describe('FileStore', () => {
 });
 
 describe('FileLocations', () => {
+  it('agrees with a plain map of sets, whatever is added, forgotten and removed', () => {
+    const backend = fc.constantFrom('a', 'b', 'c', 'd');
+    const file = fc.constantFrom('f1', 'f2', 'f3');
+    const operation = fc.oneof(
+      fc.tuple(fc.constant('add' as const), file, backend),
+      fc.tuple(fc.constant('forget' as const), file, backend),
+      fc.tuple(fc.constant('remove' as const), fc.constant(''), backend),
+    );
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
+        const locations = new FileLocations(10);
+        const model = new Map<string, Set<string>>();
+        for (const [kind, fileId, name] of operations) {
+          if (kind === 'add') {
+            locations.add(fileId, name);
+            model.set(fileId, (model.get(fileId) ?? new Set()).add(name));
+          } else if (kind === 'forget') {
+            locations.forget(fileId, name);
+            model.get(fileId)?.delete(name);
+          } else {
+            locations.forgetBackend(name);
+            for (const holders of model.values()) holders.delete(name);
+          }
+          for (const id of ['f1', 'f2', 'f3'])
+            for (const b of ['a', 'b', 'c', 'd'])
+              expect(locations.holds(id, b)).toBe(model.get(id)?.has(b) ?? false);
+        }
+      }),
+    );
+  });
+
+  it('tracks 30 backends, and the bit of a removed one serves the next', () => {
+    const locations = new FileLocations(10);
+    for (let i = 0; i < 31; i++) locations.add('f', `jobe${i}`);
+    expect(locations.holds('f', 'jobe29')).toBe(true);
+    expect(locations.holds('f', 'jobe30')).toBe(false);
+    locations.forgetBackend('jobe3');
+    locations.add('f', 'jobe30');
+    expect(locations.holds('f', 'jobe30')).toBe(true);
+    expect(locations.holds('f', 'jobe3')).toBe(false);
+  });
+
   it('forgets a backend everywhere', () => {
     const locations = new FileLocations(10);
     locations.add('f1', 'a');

@@ -1,21 +1,70 @@
 import { LRUCache } from 'lru-cache';
 import type { Cancellation } from '../cancellation.js';
 
+/** A stored file: its bytes are the first `length` bytes of a block of its size class. */
+interface StoredFile {
+  block: Buffer;
+  length: number;
+}
+
+/** Freed blocks kept for reuse, at most this share of the store's size (and at most 4 MiB). */
+const FREE_SHARE = 16;
+const MAX_FREE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The size class of an n-byte file: n rounded up to 1/8 of its power of two (at most 12.5 % unused),
+ * at least 64 bytes.
+ */
+export function blockSize(length: number): number {
+  if (length <= 64) return 64;
+  const step = 2 ** Math.max(3, Math.floor(Math.log2(length)) - 3);
+  return Math.ceil(length / step) * step;
+}
+
 /**
  * The gateway's copies of support files (decoded bytes), bounded in bytes, least recently used out first.
  * With them any backend can be given a file a client PUT through the gateway, without the client's help.
+ *
+ * The memory of an evicted file is reused for the next file of its size class instead of being left to
+ * the garbage collector: under a steady flow of new files, dead copies waiting for a major GC otherwise
+ * added a third to the store's real footprint. So the bytes are never handed out, only their base64.
  */
 export class FileStore {
-  private readonly files: LRUCache<string, Buffer>;
+  private readonly files: LRUCache<string, StoredFile>;
+  private readonly freeBlocks = new Map<number, Buffer[]>();
+  private freeBytes = 0;
+  private readonly maxFreeBytes: number;
   /** File ids a client was just told to upload (Jobe's 404 went back to it), for a few seconds. */
   private readonly expected = new LRUCache<string, true>({ max: 10_000, ttl: 3_000 });
   private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(readonly maxBytes: number) {
-    this.files = new LRUCache<string, Buffer>({
+    this.maxFreeBytes = Math.min(MAX_FREE_BYTES, Math.floor(maxBytes / FREE_SHARE));
+    this.files = new LRUCache<string, StoredFile>({
       maxSize: Math.max(1, maxBytes),
-      sizeCalculation: (contents) => Math.max(1, contents.length),
+      sizeCalculation: (file) => file.block.length,
+      dispose: (file) => this.release(file.block),
     });
+  }
+
+  private release(block: Buffer): void {
+    if (this.freeBytes + block.length > this.maxFreeBytes) return;
+    const list = this.freeBlocks.get(block.length);
+    if (list) list.push(block);
+    else this.freeBlocks.set(block.length, [block]);
+    this.freeBytes += block.length;
+  }
+
+  /** A block for `length` bytes, after making room for it: a freed one of its class when there is one. */
+  private claim(length: number): Buffer {
+    const size = blockSize(length);
+    while (this.files.size > 0 && this.files.calculatedSize + size > this.maxBytes) this.files.pop();
+    const reused = this.freeBlocks.get(size)?.pop();
+    if (reused) {
+      this.freeBytes -= size;
+      return reused;
+    }
+    return Buffer.allocUnsafeSlow(size);
   }
 
   /** A client got Jobe's missing-file 404 for these ids: its PUTs are on their way. */
@@ -55,13 +104,22 @@ export class FileStore {
     });
   }
 
-  /** False when the file alone is larger than the whole store. */
+  /** Stores a copy of `contents`. False when the file alone is larger than the whole store. */
   put(fileId: string, contents: Buffer): boolean {
-    if (contents.length > this.maxBytes) {
-      this.files.delete(fileId);
-      return false;
-    }
-    this.files.set(fileId, ownMemory(contents));
+    return this.store(fileId, contents.length, (block) => contents.copy(block));
+  }
+
+  /** Stores the bytes of strict, whitespace-free base64 (see `strictBase64`), decoded straight into place. */
+  putBase64(fileId: string, base64: string): boolean {
+    return this.store(fileId, base64DecodedLength(base64), (block) => block.write(base64, 0, 'base64'));
+  }
+
+  private store(fileId: string, length: number, fill: (block: Buffer) => void): boolean {
+    this.files.delete(fileId);
+    if (blockSize(length) > this.maxBytes) return false;
+    const block = this.claim(length);
+    fill(block);
+    this.files.set(fileId, { block, length });
     this.expected.delete(fileId);
     const waiting = this.waiters.get(fileId);
     if (waiting) {
@@ -71,8 +129,10 @@ export class FileStore {
     return true;
   }
 
-  get(fileId: string): Buffer | undefined {
-    return this.files.get(fileId);
+  /** The file's bytes in base64, read at once (its block may hold another file later). */
+  base64(fileId: string): string | undefined {
+    const file = this.files.get(fileId);
+    return file ? file.block.toString('base64', 0, file.length) : undefined;
   }
 
   has(fileId: string): boolean {
@@ -88,30 +148,64 @@ export class FileStore {
   }
 }
 
-/** Which backends are known to hold which file ids (learnt from PUTs and successful runs), bounded. */
+/** Backends beyond this many are not tracked (a bit each in a small integer); they just get no preference. */
+const TRACKED_BACKENDS = 30;
+
+/**
+ * Which backends are known to hold which file ids (learnt from PUTs and successful runs), bounded.
+ * A file's holders are a bit set of backends, so that 20,000 entries cost no object each.
+ */
 export class FileLocations {
-  private readonly holders: LRUCache<string, Set<string>>;
+  private readonly holders: LRUCache<string, number>;
+  private readonly bits = new Map<string, number>();
 
   constructor(maxFileIds: number) {
-    this.holders = new LRUCache<string, Set<string>>({ max: Math.max(1, maxFileIds) });
+    this.holders = new LRUCache<string, number>({ max: Math.max(1, maxFileIds) });
+  }
+
+  private assignBit(backend: string): number | undefined {
+    const known = this.bits.get(backend);
+    if (known !== undefined) return known;
+    const used = new Set(this.bits.values());
+    for (let index = 0; index < TRACKED_BACKENDS; index++) {
+      const bit = 1 << index;
+      if (!used.has(bit)) {
+        this.bits.set(backend, bit);
+        return bit;
+      }
+    }
+    return undefined;
   }
 
   add(fileId: string, backend: string): void {
-    const set = this.holders.get(fileId);
-    if (set) set.add(backend);
-    else this.holders.set(fileId, new Set([backend]));
+    const bit = this.assignBit(backend);
+    if (bit !== undefined) this.holders.set(fileId, (this.holders.get(fileId) ?? 0) | bit);
   }
 
   forget(fileId: string, backend: string): void {
-    this.holders.get(fileId)?.delete(backend);
+    const bit = this.bits.get(backend);
+    const holders = this.holders.get(fileId);
+    if (bit !== undefined && holders !== undefined && holders & bit) this.holders.set(fileId, holders & ~bit);
   }
 
+  /** A removed backend: cleared from every file, and its bit free for another one. */
   forgetBackend(backend: string): void {
-    for (const set of this.holders.values()) set.delete(backend);
+    const bit = this.bits.get(backend);
+    if (bit === undefined) return;
+    const holding: string[] = [];
+    this.holders.forEach((holders, fileId) => {
+      if (holders & bit) holding.push(fileId);
+    });
+    for (const fileId of holding) {
+      const holders = this.holders.peek(fileId);
+      if (holders !== undefined) this.holders.set(fileId, holders & ~bit);
+    }
+    this.bits.delete(backend);
   }
 
   holds(fileId: string, backend: string): boolean {
-    return this.holders.peek(fileId)?.has(backend) ?? false;
+    const bit = this.bits.get(backend);
+    return bit !== undefined && ((this.holders.peek(fileId) ?? 0) & bit) !== 0;
   }
 
   /** How many of `fileIds` the backend is known to hold. */
@@ -122,23 +216,26 @@ export class FileLocations {
   }
 }
 
-/**
- * Node decodes small buffers into slices of a shared 8 KiB slab; keeping one alive keeps the whole slab.
- * A stored file gets memory of its own, so the store's byte count is what it really holds.
- */
-function ownMemory(contents: Buffer): Buffer {
-  if (contents.byteLength === contents.buffer.byteLength) return contents;
-  const owned = Buffer.allocUnsafeSlow(contents.length);
-  contents.copy(owned);
-  return owned;
+/** PHP's base64_decode($s, true) as a check: the base64 without whitespace, or null when PHP refuses it. */
+export function strictBase64(text: string): string | null {
+  const compact = /[\t\n\r ]/.test(text) ? text.replace(/[\t\n\r ]/g, '') : text;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return null;
+  const padding = compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0;
+  const unpadded = compact.length - padding;
+  if (unpadded % 4 === 1) return null;
+  if (padding > 0 && compact.length % 4 !== 0) return null;
+  return compact;
+}
+
+/** The byte length of strict base64 (padded or not). */
+export function base64DecodedLength(base64: string): number {
+  let unpadded = base64.length;
+  while (unpadded > 0 && base64.charCodeAt(unpadded - 1) === 61 /* = */) unpadded--;
+  return Math.floor((unpadded * 3) / 4);
 }
 
 /** PHP's base64_decode($s, true): the standard alphabet only, whitespace skipped, padding checked. */
 export function decodeBase64Strict(text: string): Buffer | null {
-  const compact = text.replace(/[\t\n\r ]/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return null;
-  const unpadded = compact.replace(/=+$/, '');
-  if (unpadded.length % 4 === 1) return null;
-  if (compact.length !== unpadded.length && compact.length % 4 !== 0) return null;
-  return Buffer.from(unpadded, 'base64');
+  const base64 = strictBase64(text);
+  return base64 === null ? null : Buffer.from(base64, 'base64');
 }

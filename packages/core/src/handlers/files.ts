@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../backends/backend.js';
 import { type CoreContext, jobIdOf } from '../context.js';
-import { decodeBase64Strict } from '../files/file-store.js';
+import { strictBase64 } from '../files/file-store.js';
 import {
   frameworkServerError,
   gatewayError,
@@ -88,10 +88,10 @@ export async function handlePutFile(
   if (fileContents === undefined || fileContents === null)
     return { response: putMissingContents(), backend: undefined };
   const base64 = typeof fileContents === 'string' ? fileContents : String(fileContents);
-  const contents = decodeBase64Strict(base64);
-  if (contents === null) return { response: putBadBase64(fileId), backend: undefined };
+  const compact = strictBase64(base64);
+  if (compact === null) return { response: putBadBase64(fileId), backend: undefined };
 
-  const kept = ctx.files.put(fileId, contents);
+  const kept = ctx.files.putBase64(fileId, compact);
   // The client's own bytes, when they are Jobe's plain form, spare a copy of the whole file as a string.
   const forwardBody = typeof fileContents === 'string' ? raw : JSON.stringify({ file_contents: base64 });
   const backend = await jobBackend(ctx, headers, fileId);

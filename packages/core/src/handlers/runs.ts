@@ -249,19 +249,19 @@ async function replayFiles(
   cancellation: Cancellation,
 ): Promise<UpstreamResult | null> {
   const held = fileIds.flatMap((id) => {
-    const contents = ctx.files.get(id);
-    return contents ? [{ id, contents }] : [];
+    const base64 = ctx.files.base64(id);
+    return base64 === undefined ? [] : [{ id, base64 }];
   });
   if (held.length === 0) return null;
   const headers = { ...ctx.upstreamHeaders(backend, {}), 'content-type': 'application/json; charset=utf-8' };
   let last: UpstreamResult | null = null;
-  for (const { id, contents } of held) {
+  for (const { id, base64 } of held) {
     last = await timedSend(ctx, backend, 'files_put', () =>
       backend.upstream.send({
         method: 'PUT',
         resource: `files/${id}`,
         headers,
-        body: JSON.stringify({ file_contents: contents.toString('base64') }),
+        body: JSON.stringify({ file_contents: base64 }),
         timeoutMs: ctx.settings.requestTimeoutMs,
         cancellation,
       }),
