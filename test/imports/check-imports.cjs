@@ -2,6 +2,7 @@
 const assert = require('node:assert/strict');
 
 assert.equal(typeof require('@jobe-balancer/core').createBalancer, 'function');
+assert.equal(typeof require('@jobe-balancer/core/heap-settings').tuneHeapForGateway, 'function');
 assert.equal(typeof require('@jobe-balancer/express').jobeBalancer, 'function');
 assert.equal(typeof require('@jobe-balancer/fastify').jobeBalancer, 'function');
 assert.equal(typeof require('@jobe-balancer/koa').jobeBalancer, 'function');

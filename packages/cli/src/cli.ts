@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { tuneHeapForGateway } from '@jobe-balancer/core/heap-settings';
 import { parseCliArgs, USAGE } from './args.js';
 import { checkBackends, formatChecks } from './check.js';
 import type { ResolvedConfig } from './config.js';
@@ -54,6 +55,9 @@ async function runCheck(config: ResolvedConfig): Promise<number> {
 }
 
 async function serve(config: ResolvedConfig): Promise<number | undefined> {
+  // The process is the gateway's alone: keep V8's heap near what it holds. Before the core is loaded,
+  // while the young generation is still small.
+  tuneHeapForGateway();
   let gateway: Gateway | undefined;
   let stopSignal: NodeJS.Signals | undefined;
   const shutDown = (running: Gateway, signal: NodeJS.Signals): void => {

@@ -7,6 +7,7 @@ export type {
   JobeBalancer,
 } from './api.js';
 export { createBalancer } from './balancer.js';
+export { GATEWAY_HEAP_FLAGS, tuneHeapForGateway } from './heap-settings.js';
 export { jsonLineLogger, silentLogger } from './logger.js';
 export type {
   AdminOptions,
