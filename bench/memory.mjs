@@ -6,7 +6,7 @@
  *
  * Processes: this one (CodeRunner-like clients: 404→PUT→POST, a new TCP connection per request), the
  * jobe-sim child (3 backends, zero-time runs; their file caches are unbounded, like Jobe's) and the gateway
- * child (standalone core). Stops after `--runs` runs or `--maxSeconds`, whichever comes first.
+ * child (`--variant cli`: the jobe-balancer command's heap settings and server; `core`: the bare core). Stops after `--runs` runs or `--maxSeconds`, whichever comes first.
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,8 @@ const options = parseArgs({
   backends: 3,
   workers: 16,
   storeMiB: 64,
+  /** The gateway: `cli` (the jobe-balancer command, as operators run it) or `core` (bare core, V8 defaults). */
+  variant: 'cli',
   maxSeconds: 170,
   sampleMs: 2000,
   seed: 1,
@@ -74,7 +76,7 @@ const sim = await startChild(SIM_PROCESS, {
 const gateway = await startChild(
   GATEWAY_PROCESS,
   {
-    variant: 'core',
+    variant: options.variant,
     options: {
       backends: sim.urls.map((url, i) => ({ name: sim.names[i], url, maxConcurrent: options.workers })),
       fileStoreMaxBytes: options.storeMiB * MiB,
@@ -96,7 +98,7 @@ console.log(
   `${options.runs} runs over ${options.files} distinct files (${mib(options.files * options.fileKb * 1024, 0)} in all), ` +
     `1–${options.maxFilesPerRun} per run, chosen uniformly; ${options.concurrency} concurrent CodeRunner clients` +
     `${options.rate > 0 ? ` starting at most ${options.rate} runs/s` : ''}; ` +
-    `gateway (standalone core, own process) with fileStoreMaxBytes ${options.storeMiB} MiB in front of ` +
+    `gateway (${options.variant === 'cli' ? 'the jobe-balancer command' : 'bare core, V8 defaults'}, own process) with fileStoreMaxBytes ${options.storeMiB} MiB in front of ` +
     `${options.backends} jobe-sim × ${options.workers} workers (another process). Stops after ${options.maxSeconds} s at most.` +
     (options.gatewayFlags || options.gatewayEnv
       ? ` Gateway flags: ${options.gatewayFlags} ${options.gatewayEnv}`

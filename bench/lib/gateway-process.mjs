@@ -1,17 +1,27 @@
 /**
  * A child process running jobe-balancer behind one front end, so that its CPU time and memory can be
- * measured on their own: `core` (standalone http server), `express` (5), `fastify` (5) or `koa` (3);
+ * measured on their own: `cli` (what the `jobe-balancer` command runs: its heap settings and server), `core`
+ * (the core behind a bare node:http server, V8's default heap), `express` (5), `fastify` (5) or `koa` (3);
  * or `plain-proxy`, the minimal Node reverse proxy of bench/lib/proxies.mjs (no balancer), as the floor of
  * what any Node HTTP proxy costs on the machine; or `express-proxy` (Express 5 + http-proxy-middleware, no
  * balancer), the floor of an Express gateway.
  * argv[2]: JSON `{ variant, options }` where options are createBalancer()'s (the logger is silent).
  * Every variant serves the Jobe API at `<url>/jobe/index.php/restapi/...`.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serveParent, usage } from './ipc.mjs';
+
+const { variant, options: given } = JSON.parse(process.argv[2] ?? '{}');
+if (variant === 'cli') {
+  // Like the command, before anything else is loaded (see packages/cli/src/cli.ts).
+  const { tuneHeapForGateway } = await import('@jobe-balancer/core/heap-settings');
+  tuneHeapForGateway();
+}
 
 // JOBE_BALANCER_CORE_MODULE: the path of another build of the core to measure (the `core` variant only),
 // e.g. a candidate fix, without touching packages/.
@@ -20,8 +30,6 @@ const { createBalancer, silentLogger } = await import(
     ? pathToFileURL(process.env.JOBE_BALANCER_CORE_MODULE).href
     : '@jobe-balancer/core'
 );
-
-const { variant, options: given } = JSON.parse(process.argv[2] ?? '{}');
 const options = { ...given, logger: silentLogger };
 
 async function listen(server) {
@@ -36,6 +44,19 @@ async function start() {
       const server = http.createServer((req, res) => balancer.handle(req, res));
       const url = await listen(server);
       return { url, balancer, close: () => closeServer(server, balancer) };
+    }
+    case 'cli': {
+      // What the `jobe-balancer` command runs (packages/cli/src/cli.ts): its heap settings (above), its server.
+      const { loadConfig, startGateway } = await import('jobe-balancer');
+      const file = join(mkdtempSync(join(tmpdir(), 'jobe-bench-')), 'config.json');
+      writeFileSync(file, JSON.stringify({ ...given, logLevel: 'silent' }));
+      const config = await loadConfig({
+        argv: ['--config', file, '--port', '0', '--host', '127.0.0.1'],
+        env: {},
+      });
+      const gateway = await startGateway(config);
+      const url = gateway.url.replace(/\/jobe$/, '');
+      return { url, balancer: gateway.balancer, close: () => gateway.close() };
     }
     case 'express': {
       const { default: express } = await import('express');
@@ -72,7 +93,9 @@ async function start() {
       const { default: express } = await import('express');
       const { createProxyMiddleware } = await import('http-proxy-middleware');
       const app = express();
-      app.use('/jobe', createProxyMiddleware({ target: `${options.backends[0].url}/jobe` }));
+      // Keep-alive, as the balancer's own upstream pool has: http-proxy opens a connection per request without.
+      const agent = new http.Agent({ keepAlive: true });
+      app.use('/jobe', createProxyMiddleware({ target: `${options.backends[0].url}/jobe`, agent }));
       const server = http.createServer(app);
       const url = await listen(server);
       return { url, balancer: null, close: () => closeServer(server, null) };
