@@ -566,4 +566,12 @@ async function measure(arrival) {
 console.log(`# Exam burst · ${machineLine()}`);
 const sections = [];
 for (const arrival of arrivals) sections.push(await measure(arrival));
-writeJson(options.json, { bench: 'burst', machine: machineLine(), options, sections });
+writeJson(options.json, {
+  bench: 'burst',
+  machine: machineLine(),
+  options,
+  sections,
+  verdicts: sections.flatMap((section) =>
+    section.verdicts.map((v) => ({ ...v, text: `${section.arrival}: ${v.text}` })),
+  ),
+});

@@ -1,7 +1,9 @@
 /**
  * Gateway overhead: zero-time runs against one jobe-sim backend with ample workers, sent (a) directly,
- * (b) through the standalone core, (c) Express 5, (d) Fastify 5 and (e) Koa 3 front ends; and, as the floor
- * of any Node proxy on this machine, through a minimal Node reverse proxy without balancing (plain-proxy).
+ * (b) through the core behind a bare node:http server, (c) the `jobe-balancer` command (cli: the same plus
+ * its heap settings), (d) Express 5, (e) Fastify 5 and (f) Koa 3 front ends; and, as floors, through a
+ * minimal Node reverse proxy (plain-proxy) and Express 5 + http-proxy-middleware (express-proxy), neither
+ * balancing.
  *
  *   node bench/overhead.mjs [--seconds 4] [--rounds 3] [--connections 64] [--rates 1000,2000,3000] [--json out.json]
  *
@@ -48,7 +50,7 @@ const options = parseArgs({
   workers: 256,
   /** Each target is measured this many times, interleaved; the tables show the median of each figure. */
   rounds: 3,
-  targets: 'direct,plain-proxy,express-proxy,core,express,fastify,koa',
+  targets: 'direct,plain-proxy,express-proxy,core,cli,express,fastify,koa',
   /** Write a V8 CPU profile of each gateway child, rounds only, into this directory (<target>.cpuprofile). */
   profileDir: '',
   json: '',
@@ -398,7 +400,7 @@ console.log(
 const verdicts = [];
 console.log('\nTargets:');
 for (const r of results) {
-  if (r === direct || !direct || r.target === 'plain-proxy' || r.target === 'express-proxy') continue;
+  if (r === direct || !direct || r.target.endsWith('-proxy')) continue;
   for (const [i, rate] of rates.entries()) {
     verdicts.push(
       verdict(

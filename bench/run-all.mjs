@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
-const options = parseArgs({ only: 'burst,overhead,memory', quick: false });
+const options = parseArgs({ only: 'burst,overhead,memory,memory-unit', quick: false });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const resultsDir = here('./results/');
 mkdirSync(resultsDir, { recursive: true });
@@ -20,17 +20,35 @@ const BENCHES = {
   burst: { file: 'burst.mjs', quick: ['--students', '12', '--runs', '2'] },
   overhead: {
     file: 'overhead.mjs',
-    quick: ['--rounds', '1', '--seconds', '1', '--warmupSeconds', '1', '--sequential', '200'],
+    quick: [
+      '--rounds',
+      '1',
+      '--seconds',
+      '1',
+      '--warmupSeconds',
+      '1',
+      '--sequential',
+      '200',
+      '--pacedSeconds',
+      '1',
+    ],
   },
   memory: { file: 'memory.mjs', quick: ['--runs', '2000', '--files', '500', '--storeMiB', '2'] },
+  // The command as docs/operators/jobe-balancer.service starts it (its Environment=).
+  'memory-unit': {
+    file: 'memory.mjs',
+    args: ['--gatewayEnv', 'MALLOC_ARENA_MAX=1'],
+    quick: ['--runs', '2000', '--files', '500', '--storeMiB', '2'],
+  },
 };
 
 function run(name) {
   const bench = BENCHES[name];
   if (!bench) throw new Error(`unknown benchmark ${name}`);
   const jsonPath = `${resultsDir}${name}.json`;
-  const args = [here(`./${bench.file}`), '--json', jsonPath, ...(options.quick ? bench.quick : [])];
-  const command = `node bench/${bench.file}${options.quick ? ` ${bench.quick.join(' ')}` : ''}`;
+  const extra = [...(bench.args ?? []), ...(options.quick ? bench.quick : [])];
+  const args = [here(`./${bench.file}`), '--json', jsonPath, ...extra];
+  const command = `node bench/${bench.file}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`;
   console.log(`\n$ ${command}\n`);
   const started = performance.now();
   return new Promise((resolve) => {
