@@ -51,6 +51,8 @@ const options = parseArgs({
   /** Each target is measured this many times, interleaved; the tables show the median of each figure. */
   rounds: 3,
   targets: 'direct,plain-proxy,express-proxy,core,cli,express,fastify,koa',
+  /** Extra node flags for every gateway child (space separated), e.g. "--max-semi-space-size=2". */
+  gatewayFlags: '',
   /** Write a V8 CPU profile of each gateway child, rounds only, into this directory (<target>.cpuprofile). */
   profileDir: '',
   json: '',
@@ -216,13 +218,17 @@ const rates = String(options.rates)
 const gateways = new Map();
 for (const target of targets) {
   if (target === 'direct') continue;
-  const gateway = await startChild(GATEWAY_PROCESS, {
-    variant: target,
-    options: {
-      backends: [{ name: 'jobe1', url: backendUrl, maxConcurrent: options.workers }],
-      slowStartMs: 0,
+  const gateway = await startChild(
+    GATEWAY_PROCESS,
+    {
+      variant: target,
+      options: {
+        backends: [{ name: 'jobe1', url: backendUrl, maxConcurrent: options.workers }],
+        slowStartMs: 0,
+      },
     },
-  });
+    { execArgv: options.gatewayFlags.split(' ').filter(Boolean) },
+  );
   gateways.set(target, gateway);
   const warm = await saturated(gateway.url, [gateway], 0, options.warmupSeconds);
   console.log(
