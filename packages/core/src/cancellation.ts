@@ -13,10 +13,6 @@ export class Cancellation {
     return this.cancelReason !== null;
   }
 
-  get reason(): CancelReason | null {
-    return this.cancelReason;
-  }
-
   cancel(reason: CancelReason): void {
     if (this.cancelReason !== null) return;
     this.cancelReason = reason;
@@ -39,4 +35,5 @@ export class Cancellation {
   }
 }
 
-function noop(): void {}
+/** What `onCancel` returns once there is nothing to remove; also a placeholder for it. */
+export function noop(): void {}

@@ -1,5 +1,5 @@
 import { type Dispatcher, Pool } from 'undici';
-import type { Cancellation, CancelReason } from '../cancellation.js';
+import { type Cancellation, type CancelReason, noop } from '../cancellation.js';
 
 export type UpstreamResult =
   | { kind: 'response'; status: number; contentType: string | undefined; body: Buffer }
@@ -35,8 +35,6 @@ function errorCode(error: unknown): string | undefined {
   if (typeof code === 'string') return code;
   return errorCode(cause);
 }
-
-function noop(): void {}
 
 /** Marks an abort the gateway itself asked for (deadline, client gone, ejection). */
 class CancelledError extends Error {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Cancellation } from '../cancellation.js';
+import { type Cancellation, noop } from '../cancellation.js';
 
 /** A stored file: its bytes are the first `length` bytes of a block of its size class. */
 interface StoredFile {
@@ -80,6 +80,7 @@ export class FileStore {
   whenHeld(fileIds: readonly string[], timeoutMs: number, cancellation: Cancellation): Promise<boolean> {
     const missing = new Set(fileIds.filter((id) => !this.files.has(id)));
     if (missing.size === 0) return Promise.resolve(true);
+    if (cancellation.cancelled) return Promise.resolve(false);
     return new Promise((resolve) => {
       const arrived = new Map<string, () => void>();
       const finish = (held: boolean) => {
@@ -88,7 +89,7 @@ export class FileStore {
         for (const [id, wake] of arrived) this.waiters.get(id)?.delete(wake);
         resolve(held);
       };
-      let stopFollowing = (): void => {};
+      let stopFollowing = noop;
       const timer = setTimeout(() => finish(false), timeoutMs);
       stopFollowing = cancellation.onCancel(() => finish(false));
       for (const id of missing) {

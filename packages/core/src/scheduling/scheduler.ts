@@ -1,5 +1,5 @@
 import type { Backend } from '../backends/backend.js';
-import type { Cancellation } from '../cancellation.js';
+import { type Cancellation, noop } from '../cancellation.js';
 import type { FileLocations } from '../files/file-store.js';
 import { rendezvousScore } from './rendezvous.js';
 
@@ -206,5 +206,3 @@ export class Scheduler {
     }
   }
 }
-
-function noop(): void {}
