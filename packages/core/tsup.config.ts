@@ -6,4 +6,6 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   target: 'node20',
+  // import.meta.url in the CommonJS build (src/deps.ts).
+  shims: true,
 });

@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import type { Backend } from './backends/backend.js';
+import * as prom from './deps.js';
 
 export type Endpoint = 'runs' | 'files_put' | 'files_head' | 'languages' | 'admin' | 'not_found';
 export type RetryCause =
@@ -35,7 +36,7 @@ export class BalancerMetrics {
   ) {
     const registers = [registry];
     const perBackend = (name: string, help: string, value: (backend: Backend) => number) =>
-      new Gauge({
+      new prom.Gauge({
         name,
         help,
         labelNames: ['backend'],
@@ -55,7 +56,7 @@ export class BalancerMetrics {
       'Capacity in force: lowered after overload answers and during slow start',
       (b) => b.effectiveCapacity(),
     );
-    new Gauge({
+    new prom.Gauge({
       name: 'jobe_balancer_backend_state',
       help: 'Administrative (ready, drain, maint) and health (unknown, healthy, ejected) state: 1 for the current one',
       labelNames: ['backend', 'kind', 'state'],
@@ -73,7 +74,7 @@ export class BalancerMetrics {
       },
     });
     const gauge = (name: string, help: string, value: () => number) =>
-      new Gauge({
+      new prom.Gauge({
         name,
         help,
         registers,
@@ -98,50 +99,50 @@ export class BalancerMetrics {
     );
     gauge('jobe_balancer_affinity_bindings', 'Job ids bound to a backend', sources.affinityBindings);
 
-    this.requests = new Counter({
+    this.requests = new prom.Counter({
       name: 'jobe_balancer_requests_total',
       help: 'Requests answered, by endpoint and HTTP status',
       labelNames: ['endpoint', 'status'],
       registers,
     });
-    this.outcomes = new Counter({
+    this.outcomes = new prom.Counter({
       name: 'jobe_balancer_run_outcomes_total',
       help: 'Runs answered to clients, by Jobe outcome (15 ok, 11 compile error, 12 runtime error, 13 time limit, 21 overload)',
       labelNames: ['outcome'],
       registers,
     });
-    this.failovers = new Counter({
+    this.failovers = new prom.Counter({
       name: 'jobe_balancer_failovers_total',
       help: 'Runs sent again to another backend, by cause',
       labelNames: ['cause'],
       registers,
     });
-    this.fileReplays = new Counter({
+    this.fileReplays = new prom.Counter({
       name: 'jobe_balancer_file_replays_total',
       help: 'Support files the gateway uploaded to a backend on its own (no client PUT needed)',
       labelNames: ['backend'],
       registers,
     });
-    this.ejections = new Counter({
+    this.ejections = new prom.Counter({
       name: 'jobe_balancer_backend_ejections_total',
       help: 'Times a backend was ejected by failed health checks or failed requests',
       labelNames: ['backend'],
       registers,
     });
-    this.upstreamSeconds = new Histogram({
+    this.upstreamSeconds = new prom.Histogram({
       name: 'jobe_balancer_upstream_request_duration_seconds',
       help: 'Duration of requests to backends',
       labelNames: ['backend', 'endpoint'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.queueWaitSeconds = new Histogram({
+    this.queueWaitSeconds = new prom.Histogram({
       name: 'jobe_balancer_queue_wait_seconds',
       help: 'Time each run waited at the gateway for a free Jobe worker (0 when one was free at once)',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.queueOverloads = new Counter({
+    this.queueOverloads = new prom.Counter({
       name: 'jobe_balancer_queue_overloads_total',
       help: 'Runs answered with outcome 21 by the gateway because its queue was full or the wait timed out',
       labelNames: ['why'],
@@ -150,6 +151,6 @@ export class BalancerMetrics {
   }
 
   static ownRegistry(): Registry {
-    return new Registry();
+    return new prom.Registry();
   }
 }

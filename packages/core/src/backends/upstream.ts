@@ -1,5 +1,6 @@
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import { type Cancellation, type CancelReason, noop } from '../cancellation.js';
+import { Pool } from '../deps.js';
 
 export type UpstreamResult =
   | { kind: 'response'; status: number; contentType: string | undefined; body: Buffer }
@@ -51,7 +52,7 @@ function classifyError(error: unknown): UpstreamResult {
 
 /** One backend's keep-alive connection pool (undici) and the classification of what went wrong. */
 export class Upstream {
-  private readonly pool: Pool;
+  private readonly pool: UndiciPool;
 
   constructor(
     origin: string,
