@@ -8,7 +8,7 @@
  * argv[2]: JSON `{ variant, options }` where options are createBalancer()'s (the logger is silent).
  * Every variant serves the Jobe API at `<url>/jobe/index.php/restapi/...`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -48,12 +48,13 @@ async function start() {
     case 'cli': {
       // What the `jobe-balancer` command runs (packages/cli/src/cli.ts): its heap settings (above), its server.
       const { loadConfig, startGateway } = await import('jobe-balancer');
-      const file = join(mkdtempSync(join(tmpdir(), 'jobe-bench-')), 'config.json');
+      const dir = mkdtempSync(join(tmpdir(), 'jobe-bench-'));
+      const file = join(dir, 'config.json');
       writeFileSync(file, JSON.stringify({ ...given, logLevel: 'silent' }));
       const config = await loadConfig({
         argv: ['--config', file, '--port', '0', '--host', '127.0.0.1'],
         env: {},
-      });
+      }).finally(() => rmSync(dir, { recursive: true, force: true }));
       const gateway = await startGateway(config);
       const url = gateway.url.replace(/\/jobe$/, '');
       return { url, balancer: gateway.balancer, close: () => gateway.close() };
