@@ -1,15 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import { type Cancellation, noop } from '../cancellation.js';
+import { type Block, BlockPool } from './block-pool.js';
 
-/** A stored file: its bytes are the first `length` bytes of a block of its size class. */
+/** A stored file: its bytes are the first `length` bytes of its block. */
 interface StoredFile {
-  block: Buffer;
+  block: Block;
   length: number;
 }
-
-/** Freed blocks kept for reuse, at most this share of the store's size (and at most 4 MiB). */
-const FREE_SHARE = 16;
-const MAX_FREE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The size class of an n-byte file: n rounded up to 1/8 of its power of two (at most 12.5 % unused),
@@ -25,46 +22,34 @@ export function blockSize(length: number): number {
  * The gateway's copies of support files (decoded bytes), bounded in bytes, least recently used out first.
  * With them any backend can be given a file a client PUT through the gateway, without the client's help.
  *
- * The memory of an evicted file is reused for the next file of its size class instead of being left to
- * the garbage collector: under a steady flow of new files, dead copies waiting for a major GC otherwise
- * added a third to the store's real footprint. So the bytes are never handed out, only their base64.
+ * The files live in blocks of a `BlockPool`, whose memory is reused for the next files instead of being
+ * left to the garbage collector (dead copies waiting for a major GC once added a third to the store's
+ * real footprint). So the bytes are never handed out, only their base64.
  */
 export class FileStore {
   private readonly files: LRUCache<string, StoredFile>;
-  private readonly freeBlocks = new Map<number, Buffer[]>();
-  private freeBytes = 0;
-  private readonly maxFreeBytes: number;
+  private readonly pool: BlockPool;
   /** File ids a client was just told to upload (Jobe's 404 went back to it), for a few seconds. */
   private readonly expected = new LRUCache<string, true>({ max: 10_000, ttl: 3_000 });
   private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(readonly maxBytes: number) {
-    this.maxFreeBytes = Math.min(MAX_FREE_BYTES, Math.floor(maxBytes / FREE_SHARE));
+    this.pool = new BlockPool(Math.max(1, maxBytes));
     this.files = new LRUCache<string, StoredFile>({
       maxSize: Math.max(1, maxBytes),
-      sizeCalculation: (file) => file.block.length,
-      dispose: (file) => this.release(file.block),
+      sizeCalculation: (file) => file.block.bytes.length,
+      dispose: (file) => this.pool.give(file.block),
     });
   }
 
-  private release(block: Buffer): void {
-    if (this.freeBytes + block.length > this.maxFreeBytes) return;
-    const list = this.freeBlocks.get(block.length);
-    if (list) list.push(block);
-    else this.freeBlocks.set(block.length, [block]);
-    this.freeBytes += block.length;
-  }
-
-  /** A block for `length` bytes, after making room for it: a freed one of its class when there is one. */
-  private claim(length: number): Buffer {
+  /** A block for `length` bytes, evicting the least recently used files until the pool has one. */
+  private claim(length: number): Block | undefined {
     const size = blockSize(length);
-    while (this.files.size > 0 && this.files.calculatedSize + size > this.maxBytes) this.files.pop();
-    const reused = this.freeBlocks.get(size)?.pop();
-    if (reused) {
-      this.freeBytes -= size;
-      return reused;
+    for (;;) {
+      const block = this.pool.take(size);
+      if (block || this.files.size === 0) return block;
+      this.files.pop();
     }
-    return Buffer.allocUnsafeSlow(size);
   }
 
   /** A client got Jobe's missing-file 404 for these ids: its PUTs are on their way. */
@@ -115,11 +100,12 @@ export class FileStore {
     return this.store(fileId, base64DecodedLength(base64), (block) => block.write(base64, 0, 'base64'));
   }
 
-  private store(fileId: string, length: number, fill: (block: Buffer) => void): boolean {
+  private store(fileId: string, length: number, fill: (bytes: Buffer) => void): boolean {
     this.files.delete(fileId);
     if (blockSize(length) > this.maxBytes) return false;
     const block = this.claim(length);
-    fill(block);
+    if (!block) return false;
+    fill(block.bytes);
     this.files.set(fileId, { block, length });
     this.expected.delete(fileId);
     const waiting = this.waiters.get(fileId);
@@ -133,7 +119,7 @@ export class FileStore {
   /** The file's bytes in base64, read at once (its block may hold another file later). */
   base64(fileId: string): string | undefined {
     const file = this.files.get(fileId);
-    return file ? file.block.toString('base64', 0, file.length) : undefined;
+    return file ? file.block.bytes.toString('base64', 0, file.length) : undefined;
   }
 
   has(fileId: string): boolean {
@@ -144,8 +130,9 @@ export class FileStore {
     return this.files.size;
   }
 
+  /** Memory the files take, with blocks kept for reuse: never more than `maxBytes`. */
   get bytes(): number {
-    return this.files.calculatedSize;
+    return this.pool.bytes;
   }
 }
 
