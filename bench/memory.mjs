@@ -6,7 +6,8 @@
  *
  * Processes: this one (CodeRunner-like clients: 404→PUT→POST, a new TCP connection per request), the
  * jobe-sim child (3 backends, zero-time runs; their file caches are unbounded, like Jobe's) and the gateway
- * child (`--variant cli`: the jobe-balancer command's heap settings and server; `core`: the bare core). Stops after `--runs` runs or `--maxSeconds`, whichever comes first.
+ * child (`--variant cli`: the jobe-balancer command's heap settings and server; `core`: the bare core;
+ * `express`, `fastify`, `koa`: an adapter; `--tuneHeap`: with tuneHeapForGateway(), as sizing.md advises). Stops after `--runs` runs or `--maxSeconds`, whichever comes first.
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,8 @@ const options = parseArgs({
   storeMiB: 64,
   /** The gateway: `cli` (the jobe-balancer command, as operators run it) or `core` (bare core, V8 defaults). */
   variant: 'cli',
+  /** Call tuneHeapForGateway() in the gateway first, as a host following docs/operators/sizing.md does (the command always does). */
+  tuneHeap: false,
   maxSeconds: 170,
   sampleMs: 2000,
   seed: 1,
@@ -59,6 +62,12 @@ function fileContents(index) {
   return bytes;
 }
 
+function describeGateway() {
+  if (options.variant === 'cli') return 'the jobe-balancer command';
+  const what = options.variant === 'core' ? 'bare core' : `the ${options.variant} adapter`;
+  return `${what}, ${options.tuneHeap ? 'tuneHeapForGateway()' : 'V8 defaults'}`;
+}
+
 console.log(`# Bounded memory · ${machineLine()}`);
 process.stdout.write(`hashing ${options.files} support files of ${options.fileKb} KB … `);
 const fileIds = Array.from({ length: options.files }, (_, i) =>
@@ -77,6 +86,7 @@ const gateway = await startChild(
   GATEWAY_PROCESS,
   {
     variant: options.variant,
+    tuneHeap: options.tuneHeap,
     options: {
       backends: sim.urls.map((url, i) => ({ name: sim.names[i], url, maxConcurrent: options.workers })),
       fileStoreMaxBytes: options.storeMiB * MiB,
@@ -98,7 +108,7 @@ console.log(
   `${options.runs} runs over ${options.files} distinct files (${mib(options.files * options.fileKb * 1024, 0)} in all), ` +
     `1–${options.maxFilesPerRun} per run, chosen uniformly; ${options.concurrency} concurrent CodeRunner clients` +
     `${options.rate > 0 ? ` starting at most ${options.rate} runs/s` : ''}; ` +
-    `gateway (${options.variant === 'cli' ? 'the jobe-balancer command' : 'bare core, V8 defaults'}, own process) with fileStoreMaxBytes ${options.storeMiB} MiB in front of ` +
+    `gateway (${describeGateway()}, own process) with fileStoreMaxBytes ${options.storeMiB} MiB in front of ` +
     `${options.backends} jobe-sim × ${options.workers} workers (another process). Stops after ${options.maxSeconds} s at most.` +
     (options.gatewayFlags || options.gatewayEnv
       ? ` Gateway flags: ${options.gatewayFlags} ${options.gatewayEnv}`

@@ -1,7 +1,12 @@
 // A campus gateway in Fastify: the Jobe pool at /jobe, next to routes the gateway already had.
 // CodeRunner's jobe_host is this server's host:port (CodeRunner adds /jobe/index.php/restapi itself).
+import { tuneHeapForGateway } from '@jobe-balancer/core/heap-settings';
 import { jobeBalancer } from '@jobe-balancer/fastify';
 import Fastify from 'fastify';
+
+// This process is mainly the Jobe gateway: keep V8's heap near what it holds (~40 MiB instead of ~110;
+// docs/operators/sizing.md). It sets two V8 flags for the whole process; leave it out if that is unwelcome.
+tuneHeapForGateway();
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8080);
