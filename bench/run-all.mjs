@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
-const options = parseArgs({ only: 'burst,overhead,memory,memory-unit', quick: false });
+const options = parseArgs({ only: 'burst,overhead,memory,memory-unit,memory-express', quick: false });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const resultsDir = here('./results/');
 mkdirSync(resultsDir, { recursive: true });
@@ -38,6 +38,12 @@ const BENCHES = {
   'memory-unit': {
     file: 'memory.mjs',
     args: ['--gatewayEnv', 'MALLOC_ARENA_MAX=1'],
+    quick: ['--runs', '2000', '--files', '500', '--storeMiB', '2'],
+  },
+  // A host gateway as examples/express-gateway runs it (Express 5, tuneHeapForGateway()).
+  'memory-express': {
+    file: 'memory.mjs',
+    args: ['--variant', 'express', '--tuneHeap'],
     quick: ['--runs', '2000', '--files', '500', '--storeMiB', '2'],
   },
 };
