@@ -14,7 +14,9 @@
  *    which runs form a chain (a new job id per run), so the reference is a zero-overhead FIFO queue.
  *
  * Contenders: jobe-balancer (standalone core), CodeRunner's own `a;b;c` host list, a round-robin proxy
- * (nginx default) and job-id hashing without capacity awareness (HAProxy `balance hdr()`).
+ * (nginx default) and job-id hashing without capacity awareness (HAProxy `balance hdr()`). Each first gets
+ * the same warm-up (`--warmupRuns`, zero-time runs with files the burst does not use), so the burst meets
+ * a running gateway, as in an exam, not a process whose code has never run.
  */
 import * as http from 'node:http';
 import { createBalancer, silentLogger } from '@jobe-balancer/core';
@@ -59,8 +61,15 @@ const options = parseArgs({
   seed: 1,
   /** Put every question's files on every backend (and into the gateway's store) before the burst: no 404s. */
   warmFiles: false,
-  /** Print busy workers and gateway queue length per 500 ms for each contender. */
+  /**
+   * Zero-time runs sent through each contender before the burst (12 at a time, with two files of their own,
+   * not the burst's), so that the burst meets a running gateway rather than one whose code V8 has not yet
+   * compiled and whose upstream connections are not yet open. Every contender gets the same warm-up.
+   */
+  warmupRuns: 48,
+  /** Print busy workers and gateway queue length per `timelineMs` for each contender. */
   timeline: false,
+  timelineMs: 500,
   contenders: 'jobe-balancer,coderunner-list,round-robin,job-id-hash',
   json: '',
 });
@@ -263,11 +272,33 @@ async function putFile(host, file) {
   if (response.status !== 204) throw new Error(`warm-up PUT answered ${response.status}`);
 }
 
-/** Mean busy workers, mean queue length and runs finished, per 500 ms. */
+/** `warmupRuns` zero-time runs, 12 at a time, with two small files that the burst never uses. */
+async function warmUp(host) {
+  const random = seededRandom(options.seed * 7919 + 6);
+  const files = [0, 1].map((i) => {
+    const contents = `warm-up file ${i}\n${textFile(random, 2048)}`;
+    return { name: `warmup${i}.txt`, contents, id: md5(contents) };
+  });
+  const jobIds = Array.from({ length: options.warmupRuns }, () => newJobId(random));
+  const worker = async () => {
+    for (let jobId = jobIds.pop(); jobId !== undefined; jobId = jobIds.pop()) {
+      const answer = await runLikeCodeRunner(host, {
+        language_id: 'python3',
+        sourcecode: 'print("warm-up")\n#sim print warm-up\n',
+        files,
+        jobId,
+      });
+      if (answer.error !== null) throw new Error(`warm-up run failed: ${answer.error}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 12 }, worker));
+}
+
+/** Mean busy workers, mean queue length and runs finished, per `timelineMs`. */
 function printTimeline(name, timeline, records) {
   const buckets = new Map();
   for (const point of timeline) {
-    const key = Math.floor(point.t / 500);
+    const key = Math.floor(point.t / options.timelineMs);
     const bucket = buckets.get(key) ?? { busy: 0, queued: 0, n: 0, done: 0, cycles: 0 };
     bucket.busy += point.busy;
     bucket.queued += point.queued;
@@ -275,15 +306,17 @@ function printTimeline(name, timeline, records) {
     buckets.set(key, bucket);
   }
   for (const record of records) {
-    const bucket = buckets.get(Math.floor(record.ended / 500));
+    const bucket = buckets.get(Math.floor(record.ended / options.timelineMs));
     if (bucket) bucket.done++;
   }
-  console.log(`\ntimeline of ${name} (per 500 ms: mean busy workers · mean queue · runs finished):`);
+  console.log(
+    `\ntimeline of ${name} (per ${options.timelineMs} ms: mean busy workers · mean queue · runs finished):`,
+  );
   console.log(
     [...buckets]
       .map(
         ([key, b]) =>
-          `${(key / 2).toFixed(1)}s ${(b.busy / b.n).toFixed(1)}·${(b.queued / b.n).toFixed(0)}·${b.done}`,
+          `${((key * options.timelineMs) / 1000).toFixed(2)}s ${(b.busy / b.n).toFixed(1)}·${(b.queued / b.n).toFixed(0)}·${b.done}`,
       )
       .join('  '),
   );
@@ -309,6 +342,8 @@ async function runContender(name, workload) {
     ),
   );
   const contender = await CONTENDERS[name].start(sims);
+  await warmUp(contender.host);
+  for (const sim of sims) sim.resetStats();
   if (options.warmFiles) {
     const files = workload.questions.flat();
     for (const sim of sims) for (const file of files) await putFile(sim.url, file);

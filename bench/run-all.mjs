@@ -11,13 +11,18 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
-const options = parseArgs({ only: 'burst,overhead,memory,memory-unit,memory-express', quick: false });
+const options = parseArgs({
+  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express',
+  quick: false,
+});
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const resultsDir = here('./results/');
 mkdirSync(resultsDir, { recursive: true });
 
 const BENCHES = {
   burst: { file: 'burst.mjs', quick: ['--students', '12', '--runs', '2'] },
+  // The burst's makespan over ten workloads (jobe-balancer alone, about 5 minutes).
+  'burst-seeds': { file: 'burst-seeds.mjs', quick: ['--seeds', '1-2', '--arrival', 'independent'] },
   overhead: {
     file: 'overhead.mjs',
     quick: [
