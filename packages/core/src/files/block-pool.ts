@@ -79,7 +79,7 @@ export class BlockPool {
     if (this.usedBytes + size > this.maxBytes) return undefined;
     let slab = sizeClass.cutting;
     if (!slab?.hasRoom) {
-      slab = new Slab(this.spareBuffer(this.slabBytes) ?? Buffer.allocUnsafeSlow(this.slabBytes), size);
+      slab = new Slab(this.allocate(this.slabBytes), size);
       sizeClass.cutting = slab;
     }
     const bytes = slab.memory.subarray(slab.cut, slab.cut + size);
@@ -113,7 +113,7 @@ export class BlockPool {
   private takeLarge(size: number): Block | undefined {
     if (this.usedBytes + size > this.maxBytes) return undefined;
     this.usedBytes += size;
-    return { bytes: this.spareBuffer(size) ?? Buffer.allocUnsafeSlow(size), slab: undefined };
+    return { bytes: this.allocate(size), slab: undefined };
   }
 
   private sizeClass(size: number): SizeClass {
@@ -125,10 +125,12 @@ export class BlockPool {
     return sizeClass;
   }
 
-  private spareBuffer(length: number): Buffer | undefined {
-    const buffer = this.spare.get(length)?.pop();
-    if (buffer) this.spareBytes -= length;
-    return buffer;
+  /** A spare buffer of this length when one is kept, else a new one. */
+  private allocate(length: number): Buffer {
+    const spare = this.spare.get(length)?.pop();
+    if (!spare) return Buffer.allocUnsafeSlow(length);
+    this.spareBytes -= length;
+    return spare;
   }
 
   /** Kept for the next block or slab of its length while there is room; otherwise left to the GC. */
