@@ -176,6 +176,14 @@ describe('failover during a CodeRunner load over 3 jobe-sim backends', () => {
 
     // Jobe answers 200 either way: CodeRunner sees no sandbox error, only wrong answers (compile errors).
     expectNoFailedRun(records);
+    // The remaining zero-time runs may all be answered before the first canary after the fault (every
+    // 200 ms) has run: the ejection is then still to come, and detection is timed from the fault below.
+    const { healthEvents } = fleet;
+    await waitFor(
+      () => healthEvents.some((e) => e.backend === 'jobe2' && e.state === 'ejected' && e.at >= wedgedAt),
+      'jobe2 ejected after it wedged',
+      5000,
+    );
     // On a busy machine a probe may time out first, and the backend may even come back once before the
     // canary catches it: what counts is that it ends ejected by the canary and stays out.
     const events = fleet.healthEvents.filter((e) => e.backend === 'jobe2' && e.at >= wedgedAt);
