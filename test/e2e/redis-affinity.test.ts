@@ -38,8 +38,19 @@ async function startReplica(backends: BackendOptions[], redis: Redis | undefined
   return { host: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, balancer, server };
 }
 
-async function waitForPort(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+/** A port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** True once something accepts connections on the port; false if `gaveUp()` or after `timeoutMs`. */
+async function waitForPort(port: number, gaveUp: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline && !gaveUp()) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => {
         socket.end();
@@ -47,10 +58,38 @@ async function waitForPort(port: number): Promise<void> {
       });
       socket.on('error', () => resolve(false));
     });
-    if (open) return;
+    if (open) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`redis-server did not listen on ${port}`);
+  return false;
+}
+
+/**
+ * redis-server on a free port. Another process may take the port between the probe and redis's bind
+ * (redis then exits at once), so a failed start is tried again on another port.
+ */
+async function startRedisServer(): Promise<{ child: ChildProcess; port: number }> {
+  let output = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-2000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    if (await waitForPort(port, () => exited)) return { child, port };
+    child.kill();
+  }
+  throw new Error(`redis-server did not start in 3 attempts; its last output:\n${output}`);
 }
 
 const jobHeaders = (jobId: string) => ({
@@ -66,15 +105,9 @@ describe.skipIf(!hasRedis)('shared affinity through Redis', () => {
   const replicas: Replica[] = [];
 
   beforeAll(async () => {
-    const port = 30000 + Math.floor(Math.random() * 20000);
-    redisProcess = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await waitForPort(port);
+    const started = await startRedisServer();
+    redisProcess = started.child;
+    const port = started.port;
     redis = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     sims = await Promise.all([1, 2, 3].map((i) => startJobeSim({ name: `jobe${i}` })));
     const all = sims.map((sim) => ({ name: sim.name, url: sim.url }));
