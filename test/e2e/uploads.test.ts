@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { silentLogger } from '@jobe-balancer/core';
 import { type JobeSim, startJobeSim } from '@jobe-balancer/jobe-sim';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -80,4 +81,65 @@ describe('runs that need files another client is uploading', () => {
     expect(run.error).toBeNull();
     expect([run.posts, run.puts]).toEqual([2, 2]);
   });
+});
+
+/** A PUT whose body the client writes in many small pieces, with or without a Content-Length. */
+function putInPieces(url: string, body: Buffer, withLength: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8' };
+    if (withLength) headers['Content-Length'] = body.length;
+    const req = http.request(url, { method: 'PUT', headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? -1));
+    });
+    req.on('error', reject);
+    let at = 0;
+    const next = () => {
+      if (at >= body.length) return req.end();
+      const piece = body.subarray(at, at + 7_919);
+      at += piece.length;
+      req.write(piece, () => setImmediate(next));
+    };
+    next();
+  });
+}
+
+describe('support files whose bodies arrive in pieces', () => {
+  let sim: JobeSim;
+  let gateway: GatewayHandle;
+
+  beforeEach(async () => {
+    sim = await startJobeSim({ name: 'jobe1' });
+    gateway = await standalone.start({
+      backends: [{ name: sim.name, url: sim.url }],
+      logger: silentLogger,
+      slowStartMs: 0,
+    });
+    await gateway.balancer.checkNow();
+  });
+
+  afterEach(async () => {
+    await gateway.close();
+    await sim.close();
+  });
+
+  for (const withLength of [true, false]) {
+    it(`stores them byte for byte ${withLength ? 'with a Content-Length' : 'sent chunked'}`, async () => {
+      // Printable, so that the run can print it back; distinct per case, so nothing is cached.
+      const contents = Array.from({ length: 12_000 }, (_, i) => `line ${i} ${withLength}\n`).join('');
+      const id = md5(contents);
+      const body = Buffer.from(JSON.stringify({ file_contents: Buffer.from(contents).toString('base64') }));
+      const url = `${gateway.jobeHost}/jobe/index.php/restapi/files/${id}`;
+      expect(await putInPieces(url, body, withLength)).toBe(204);
+      expect(gateway.balancer.status().fileStore.entries).toBe(1);
+      const run = await runLikeCodeRunner(gateway.jobeHost, {
+        language_id: 'python3',
+        sourcecode: '#sim cat big.txt',
+        files: [{ name: 'big.txt', contents }],
+      });
+      expect(run.error).toBeNull();
+      expect([run.posts, run.puts]).toEqual([1, 0]);
+      expect(md5(run.result?.stdout ?? '')).toBe(id);
+    });
+  }
 });

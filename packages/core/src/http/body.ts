@@ -15,21 +15,31 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(new BodyTooLargeError(limit));
       return;
     }
+    // With a Content-Length the body goes straight into one buffer of its size: holding the chunks
+    // and concatenating them at the end would need twice the body's memory, per request in flight.
+    let whole = Number.isSafeInteger(declared) && declared >= 0 ? Buffer.allocUnsafe(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (size + chunk.length > limit) {
         cleanup();
         req.resume();
         reject(new BodyTooLargeError(limit));
         return;
       }
-      chunks.push(chunk);
+      if (whole && size + chunk.length <= whole.length) {
+        chunk.copy(whole, size);
+      } else {
+        // More than declared (Node's parser does not let that happen): collect it all the general way.
+        if (whole) chunks.push(whole.subarray(0, size));
+        whole = null;
+        chunks.push(chunk);
+      }
+      size += chunk.length;
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, size));
+      resolve(whole ? whole.subarray(0, size) : Buffer.concat(chunks, size));
     };
     const onError = (error: Error) => {
       cleanup();
