@@ -356,15 +356,22 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       else if (response.status !== 404) this.countClientAnswer(`http_${response.status}`);
     }
     if (res.headersSent || res.destroyed) return;
-    res.statusCode = response.status;
-    if (endpoint !== 'admin') res.setHeader('cache-control', API_CACHE_CONTROL);
-    for (const [name, value] of Object.entries(response.headers))
-      if (value !== undefined && value !== '') res.setHeader(name, value);
+    // One writeHead with a flat list: Node then writes the head from the list instead of filling and
+    // reading back its header map (headers a host set before us are still merged, ours winning).
+    const head: string[] = [];
+    if (endpoint !== 'admin') head.push('cache-control', API_CACHE_CONTROL);
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value === undefined || value === '') continue;
+      if (Array.isArray(value)) for (const item of value) head.push(name, item);
+      else head.push(name, String(value));
+    }
     const usesAffinity =
       jobIdOf(req.headers) !== undefined || this.cookie.backendFrom(req.headers.cookie) !== undefined;
-    if (answer.cookieFor && usesAffinity)
-      res.setHeader('set-cookie', this.cookie.header(answer.cookieFor.name));
-    if (req.method === 'HEAD' || response.status === 204 || response.status === 304) res.end();
+    if (answer.cookieFor && usesAffinity) head.push('set-cookie', this.cookie.header(answer.cookieFor.name));
+    const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304;
+    if (!bodyless) head.push('content-length', String(Buffer.byteLength(response.body)));
+    res.writeHead(response.status, head);
+    if (bodyless) res.end();
     else res.end(response.body);
   }
 
