@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64Strict } from '../src/files/file-store.js';
-import { parseRoute } from '../src/protocol/paths.js';
+import { parseRoute, parseRouteInFull } from '../src/protocol/paths.js';
 import { inspectRunBody, runOutcome } from '../src/protocol/run-spec.js';
 
 describe('parseRoute', () => {
@@ -32,6 +32,43 @@ describe('parseRoute', () => {
     '',
   ])('%s is a framework 404', (path) => {
     expect(parseRoute(path)).toEqual({ kind: 'not-found' });
+  });
+
+  it('answers every path as parsing it in full does', () => {
+    const segment = fc.constantFrom(
+      'jobe',
+      'public',
+      'index.php',
+      'restapi',
+      'runs',
+      'languages',
+      'files',
+      '_balancer',
+      'abc123',
+      'a%2Fb',
+      'Runs',
+      '',
+    );
+    const path = fc
+      .tuple(
+        fc.array(segment, { maxLength: 6 }),
+        fc.constantFrom('', '/', '//'),
+        fc.constantFrom('', '/'),
+        fc.constantFrom('', '?x=1'),
+      )
+      .map(([segments, lead, trail, query]) => `${lead}${segments.join('/')}${trail}${query}`);
+    const known = ['jobe/', 'jobe/public/', '', 'public/'].flatMap((base) =>
+      ['languages', 'runs'].flatMap((name) => [
+        `/${base}index.php/restapi/${name}`,
+        `/${base}index.php/restapi/${name}/`,
+      ]),
+    );
+    fc.assert(
+      fc.property(fc.oneof(path, fc.constantFrom(...known, '/restapi/runs', '/restapi/languages/')), (p) => {
+        expect(parseRoute(p)).toEqual(parseRouteInFull(p));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('admin routes live under _balancer, with or without the /jobe prefix', () => {

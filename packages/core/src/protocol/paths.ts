@@ -23,12 +23,28 @@ function decodeSegment(segment: string): string | null {
   }
 }
 
+/** The exact paths CodeRunner's runs and language lists use, answered without parsing (every run hits one). */
+const EXACT_ROUTES = new Map<string, Route>();
+for (const prefix of API_PREFIXES) {
+  for (const kind of ['languages', 'runs'] as const) {
+    const route: Route = Object.freeze({ kind });
+    const path = `/${[...prefix, kind].join('/')}`;
+    EXACT_ROUTES.set(path, route);
+    EXACT_ROUTES.set(`${path}/`, route);
+  }
+}
+
 /**
  * Maps `/index.php/restapi/runs/`, `/jobe/index.php/restapi/files/<id>`, `/restapi/languages`
  * (what CodeRunner sends under any mount) and `/_balancer/...` to a route.
  * CodeIgniter trims one leading and trailing slash before matching; everything else is a framework 404.
  */
 export function parseRoute(rawPath: string): Route {
+  return EXACT_ROUTES.get(rawPath) ?? parseRouteInFull(rawPath);
+}
+
+/** `parseRoute` without its table of exact paths (exported for the test that compares the two). */
+export function parseRouteInFull(rawPath: string): Route {
   const queryAt = rawPath.indexOf('?');
   const pathOnly = queryAt === -1 ? rawPath : rawPath.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? '' : rawPath.slice(queryAt + 1));
