@@ -87,15 +87,18 @@ export class Scheduler {
       panicOrder: panic ? index : 0,
       files: ticket.fileIds.length === 0 ? 0 : this.locations.countHeld(ticket.fileIds, backend.name),
       load: backend.load(now),
-      score: rendezvousScore(ticket.key, backend.name, backend.weight),
+      score: undefined as number | undefined,
     }));
+    // The hash is the last tie-break: computed only for backends that tie on everything before it.
+    const scoreOf = (entry: (typeof scored)[number]) =>
+      (entry.score ??= rendezvousScore(ticket.key, entry.backend.name, entry.backend.weight));
     scored.sort(
       (a, b) =>
         b.bound - a.bound ||
         a.panicOrder - b.panicOrder ||
         b.files - a.files ||
         a.load - b.load ||
-        b.score - a.score,
+        scoreOf(b) - scoreOf(a),
     );
     return scored.map((entry) => entry.backend);
   }
