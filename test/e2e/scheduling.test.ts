@@ -1,6 +1,7 @@
 import { type BalancerOptions, silentLogger } from '@jobe-balancer/core';
 import { type JobeSim, type JobeSimOptions, startJobeSim } from '@jobe-balancer/jobe-sim';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFleet as startCodeRunnerFleet, waitFor } from '../support/fleet.js';
 import type { GatewayHandle } from '../support/gateway-factory.js';
 import { standalone } from '../support/gateways.js';
 import { sendOnNewConnection, type WireResponse } from '../support/http.js';
@@ -37,9 +38,9 @@ async function startFleet(
 }
 
 /** One CodeRunner test run (no files), with its own job id, on a new connection. */
-function run(g: GatewayHandle, jobId: string, sourcecode: string): Promise<WireResponse> {
+function run(jobeHost: string, jobId: string, sourcecode: string): Promise<WireResponse> {
   return sendOnNewConnection({
-    url: `${g.jobeHost}/jobe/index.php/restapi/runs`,
+    url: `${jobeHost}/jobe/index.php/restapi/runs`,
     method: 'POST',
     headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-CodeRunner-Job-Id': jobId },
     body: JSON.stringify({ run_spec: { language_id: 'python3', sourcecode } }),
@@ -50,10 +51,10 @@ const outcomeOf = (response: WireResponse) =>
   response.status === 200 ? (JSON.parse(response.body.toString()) as { outcome: number }).outcome : null;
 
 /** The outcomes of `count` runs sent at once, job ids counted up from `firstJobId`. */
-async function outcomesAtOnce(g: GatewayHandle, count: number, firstJobId: number, sourcecode: string) {
+async function outcomesAtOnce(jobeHost: string, count: number, firstJobId: number, sourcecode: string) {
   const answers = await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      run(g, (firstJobId + i).toString(16).padStart(8, '0'), sourcecode),
+      run(jobeHost, (firstJobId + i).toString(16).padStart(8, '0'), sourcecode),
     ),
   );
   return answers.map(outcomeOf);
@@ -82,7 +83,7 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
         { name: b!.name, url: b!.url, maxConcurrent: 3 },
       ],
     );
-    expect(await outcomesAtOnce(g, 20, 0x100, '#sim sleep 120')).toEqual(Array(20).fill(15));
+    expect(await outcomesAtOnce(g.jobeHost, 20, 0x100, '#sim sleep 120')).toEqual(Array(20).fill(15));
     expect(sims.map((sim) => sim.stats().peakWorkers)).toEqual([2, 3]);
     expect(sims.map((sim) => sim.stats().overloads)).toEqual([0, 0]);
     expect(sims.reduce((sum, sim) => sum + sim.stats().runsServed, 0)).toBe(20);
@@ -96,11 +97,11 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
         queue: { maxLength: 1, timeoutMs: 300 },
       },
     );
-    const running = run(g, '00000a01', '#sim sleep 1500\n#sim print long');
-    await waitFor(() => g.balancer.status().backends[0]!.inFlight === 1);
-    const queued = run(g, '00000a02', '#sim print queued');
-    await waitFor(() => g.balancer.status().queue.length === 1);
-    const refused = run(g, '00000a03', '#sim print refused');
+    const running = run(g.jobeHost, '00000a01', '#sim sleep 1500\n#sim print long');
+    await waitFor(() => g.balancer.status().backends[0]!.inFlight === 1, 'the first run in flight');
+    const queued = run(g.jobeHost, '00000a02', '#sim print queued');
+    await waitFor(() => g.balancer.status().queue.length === 1, 'a run in the queue');
+    const refused = run(g.jobeHost, '00000a03', '#sim print refused');
 
     const order = await answerOrder({ running, queued, refused });
     // The full queue answers at once, the timed-out run after 300 ms: both before the running run ends.
@@ -118,10 +119,10 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
 
   it('starts a queued run the moment a worker frees, and GET languages never waits behind runs', async () => {
     const g = await startFleet([{ workers: 1 }], ([a]) => [{ name: a!.name, url: a!.url, maxConcurrent: 1 }]);
-    const first = run(g, '00000b01', '#sim sleep 800\n#sim print first');
-    await waitFor(() => g.balancer.status().backends[0]!.inFlight === 1);
-    const second = run(g, '00000b02', '#sim print second');
-    await waitFor(() => g.balancer.status().queue.length === 1);
+    const first = run(g.jobeHost, '00000b01', '#sim sleep 800\n#sim print first');
+    await waitFor(() => g.balancer.status().backends[0]!.inFlight === 1, 'the first run in flight');
+    const second = run(g.jobeHost, '00000b02', '#sim print second');
+    await waitFor(() => g.balancer.status().queue.length === 1, 'a run in the queue');
     const languages = sendOnNewConnection({
       url: `${g.jobeHost}/jobe/index.php/restapi/languages`,
       method: 'GET',
@@ -141,7 +142,9 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
     ]);
     // One at a time, so every backend is idle and the weighted rendezvous order alone decides.
     for (let i = 0; i < 200; i++) {
-      expect(outcomeOf(await run(g, (0x1000_0000 + i * 7919).toString(16), '#sim print w'))).toBe(15);
+      expect(outcomeOf(await run(g.jobeHost, (0x1000_0000 + i * 7919).toString(16), '#sim print w'))).toBe(
+        15,
+      );
     }
     const served = sims.map((sim) => sim.stats().runsServed);
     expect(served[0]! + served[1]!).toBe(200);
@@ -155,18 +158,43 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
       { name: a!.name, url: a!.url, maxConcurrent: 6 },
       { name: b!.name, url: b!.url, maxConcurrent: 8 },
     ]);
-    expect(await outcomesAtOnce(g, 24, 0x200, '#sim sleep 200')).toEqual(Array(24).fill(15));
+    expect(await outcomesAtOnce(g.jobeHost, 24, 0x200, '#sim sleep 200')).toEqual(Array(24).fill(15));
     expect(sims[0]!.stats().overloads).toBeGreaterThan(0);
     const jobe1 = g.balancer.status().backends.find((backend) => backend.name === 'jobe1')!;
     expect(jobe1.capacity).toBe(6);
     expect(jobe1.effectiveCapacity).toBeLessThan(6);
   });
-});
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+  it('ramps a recovered backend up slowly (slow start) instead of sending it a full share at once', async () => {
+    const fleet = await startCodeRunnerFleet({ backends: 2, workers: 4, balancer: { slowStartMs: 4000 } });
+    try {
+      const { balancer } = fleet;
+      const capacityOf = (name: string) => balancer.status().backends.find((b) => b.name === name)!;
+      // A backend that has just joined starts slowly too: wait until both take their full 4.
+      await waitFor(
+        () => balancer.status().backends.every((b) => b.effectiveCapacity === 4),
+        'both at full capacity',
+      );
+      const jobe2 = fleet.sim('jobe2');
+      await jobe2.fault('crash');
+      await waitFor(() => capacityOf('jobe2').health === 'ejected', 'jobe2 ejected');
+      await jobe2.recover();
+      await waitFor(() => capacityOf('jobe2').health === 'healthy', 'jobe2 healthy again');
+      expect(capacityOf('jobe2').effectiveCapacity).toBeLessThan(4);
+      for (const sim of fleet.sims) sim.resetStats();
+
+      expect(await outcomesAtOnce(fleet.jobeHost, 8, 0x300, '#sim sleep 300')).toEqual(Array(8).fill(15));
+      expect(jobe2.stats().peakWorkers).toBeGreaterThan(0);
+      expect(jobe2.stats().peakWorkers).toBeLessThanOrEqual(2);
+      expect(fleet.sim('jobe1').stats().peakWorkers).toBe(4);
+
+      await waitFor(() => capacityOf('jobe2').effectiveCapacity === 4, 'jobe2 ramped up', 8000);
+      for (const sim of fleet.sims) sim.resetStats();
+      expect(await outcomesAtOnce(fleet.jobeHost, 8, 0x400, '#sim sleep 300')).toEqual(Array(8).fill(15));
+      expect(fleet.sims.map((sim) => sim.stats().peakWorkers)).toEqual([4, 4]);
+      expect(fleet.sims.map((sim) => sim.stats().overloads)).toEqual([0, 0]);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
