@@ -117,20 +117,29 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
     expect(sims[0]!.stats().overloads).toBe(0);
   });
 
-  it('starts a queued run the moment a worker frees, and GET languages never waits behind runs', async () => {
+  it('starts a queued run the moment a worker frees; GET languages, PUT and HEAD never wait behind runs', async () => {
     const g = await startFleet([{ workers: 1 }], ([a]) => [{ name: a!.name, url: a!.url, maxConcurrent: 1 }]);
     const first = run(g.jobeHost, '00000b01', '#sim sleep 800\n#sim print first');
     await waitFor(() => g.balancer.status().backends[0]!.inFlight === 1, 'the first run in flight');
     const second = run(g.jobeHost, '00000b02', '#sim print second');
     await waitFor(() => g.balancer.status().queue.length === 1, 'a run in the queue');
-    const languages = sendOnNewConnection({
-      url: `${g.jobeHost}/jobe/index.php/restapi/languages`,
-      method: 'GET',
-      headers: {},
+    const api = `${g.jobeHost}/jobe/index.php/restapi`;
+    const languages = sendOnNewConnection({ url: `${api}/languages`, method: 'GET', headers: {} });
+    // A CodeRunner upload (job id: forwarded to the backend) and a test script's HEAD (answered by the gateway).
+    const put = sendOnNewConnection({
+      url: `${api}/files/${'f'.repeat(32)}`,
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-CodeRunner-Job-Id': '00000b03' },
+      body: JSON.stringify({ file_contents: Buffer.from('data').toString('base64') }),
     });
-    const order = await answerOrder({ first, second, languages });
-    expect(order).toEqual(['languages', 'first', 'second']);
+    const headAfterPut = put.then(() =>
+      sendOnNewConnection({ url: `${api}/files/${'f'.repeat(32)}`, method: 'HEAD', headers: {} }),
+    );
+    const order = await answerOrder({ first, second, languages, headAfterPut });
+    expect(order.slice(-2)).toEqual(['first', 'second']);
     expect((await languages).status).toBe(200);
+    expect([(await put).status, (await headAfterPut).status]).toEqual([204, 204]);
+    expect(sims[0]!.hasFile('f'.repeat(32))).toBe(true);
     expect([outcomeOf(await first), outcomeOf(await second)]).toEqual([15, 15]);
     expect(sims[0]!.stats().overloads).toBe(0);
   });
