@@ -1,7 +1,7 @@
 import { type BalancerOptions, silentLogger } from '@jobe-balancer/core';
 import { type JobeSim, type JobeSimOptions, startJobeSim } from '@jobe-balancer/jobe-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFleet as startCodeRunnerFleet, waitFor } from '../support/fleet.js';
+import { startFleet, waitFor } from '../support/fleet.js';
 import type { GatewayHandle } from '../support/gateway-factory.js';
 import { standalone } from '../support/gateways.js';
 import { sendOnNewConnection, type WireResponse } from '../support/http.js';
@@ -19,7 +19,8 @@ afterEach(async () => {
   sims = [];
 });
 
-async function startFleet(
+/** jobe-sims of their own sizes behind the standalone gateway, with the backend options given. */
+async function startGatewayOver(
   simOptions: JobeSimOptions[],
   backends: (sims: JobeSim[]) => BalancerOptions['backends'],
   extra: Partial<BalancerOptions> = {},
@@ -73,7 +74,7 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
     // These servers give up on a free worker after one try of 10 ms (Jobe: 10 tries of 1 s), so a run the
     // gateway sent to a full server shows up as an overload answer at once.
     const fast = { pollMs: 10, waitTimeout: 1 };
-    const g = await startFleet(
+    const g = await startGatewayOver(
       [
         { workers: 2, ...fast },
         { workers: 3, ...fast },
@@ -90,7 +91,7 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
   });
 
   it('answers a run that waited past the queue timeout, and one that found the queue full, with Jobe’s overload body', async () => {
-    const g = await startFleet(
+    const g = await startGatewayOver(
       [{ workers: 1 }],
       ([a]) => [{ name: a!.name, url: a!.url, maxConcurrent: 1 }],
       {
@@ -118,7 +119,9 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
   });
 
   it('starts a queued run the moment a worker frees; GET languages, PUT and HEAD never wait behind runs', async () => {
-    const g = await startFleet([{ workers: 1 }], ([a]) => [{ name: a!.name, url: a!.url, maxConcurrent: 1 }]);
+    const g = await startGatewayOver([{ workers: 1 }], ([a]) => [
+      { name: a!.name, url: a!.url, maxConcurrent: 1 },
+    ]);
     const first = run(g.jobeHost, '00000b01', '#sim sleep 800\n#sim print first');
     await waitFor(() => g.balancer.status().backends[0]!.inFlight === 1, 'the first run in flight');
     const second = run(g.jobeHost, '00000b02', '#sim print second');
@@ -145,7 +148,7 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
   });
 
   it('gives a backend of weight 3 about three times the new jobs of one of weight 1', async () => {
-    const g = await startFleet([{ workers: 16 }, { workers: 16 }], ([a, b]) => [
+    const g = await startGatewayOver([{ workers: 16 }, { workers: 16 }], ([a, b]) => [
       { name: a!.name, url: a!.url, weight: 1 },
       { name: b!.name, url: b!.url, weight: 3 },
     ]);
@@ -163,10 +166,13 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
 
   it('lowers the capacity of a backend that answers overload below its configured capacity, with no run lost', async () => {
     // jobe1 really has 2 workers but is configured with 6; its 21 comes after 2 tries of 20 ms.
-    const g = await startFleet([{ workers: 2, pollMs: 20, waitTimeout: 2 }, { workers: 8 }], ([a, b]) => [
-      { name: a!.name, url: a!.url, maxConcurrent: 6 },
-      { name: b!.name, url: b!.url, maxConcurrent: 8 },
-    ]);
+    const g = await startGatewayOver(
+      [{ workers: 2, pollMs: 20, waitTimeout: 2 }, { workers: 8 }],
+      ([a, b]) => [
+        { name: a!.name, url: a!.url, maxConcurrent: 6 },
+        { name: b!.name, url: b!.url, maxConcurrent: 8 },
+      ],
+    );
     expect(await outcomesAtOnce(g.jobeHost, 24, 0x200, '#sim sleep 200')).toEqual(Array(24).fill(15));
     expect(sims[0]!.stats().overloads).toBeGreaterThan(0);
     const jobe1 = g.balancer.status().backends.find((backend) => backend.name === 'jobe1')!;
@@ -175,7 +181,7 @@ describe('capacity-aware scheduling over jobe-sim backends', () => {
   });
 
   it('ramps a recovered backend up slowly (slow start) instead of sending it a full share at once', async () => {
-    const fleet = await startCodeRunnerFleet({ backends: 2, workers: 4, balancer: { slowStartMs: 4000 } });
+    const fleet = await startFleet({ backends: 2, workers: 4, balancer: { slowStartMs: 4000 } });
     try {
       const { balancer } = fleet;
       const capacityOf = (name: string) => balancer.status().backends.find((b) => b.name === name)!;
