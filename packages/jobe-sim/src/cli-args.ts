@@ -7,7 +7,7 @@ export const USAGE = `Usage: jobe-sim [options]
 A simulated Jobe 2.x server (REST API under /jobe/index.php/restapi/, /index.php/restapi/ and /restapi/).
 
 Options:
-  --port <n>            port to listen on (default 0: any free port)
+  --port <n>            port to listen on (default 0: a free one below the ephemeral range)
   --host <addr>         address to listen on (default 127.0.0.1)
   --name <name>         server name, printed by the "#sim server" directive (default jobe-sim-<port>)
   --workers <n>         jobe_max_users: runs at a time (default 16)

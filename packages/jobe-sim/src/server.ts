@@ -22,6 +22,7 @@ import { type RunResult, runDirectives } from './directives.js';
 import { FileCache } from './file-cache.js';
 import { JSON_ERRORS, type PhpJsonResult, phpJsonDecode } from './php-json.js';
 import { isPhpObject, issetProperty, phpBase64DecodeStrict, phpScalarToString } from './php-values.js';
+import { listenBelowEphemeralRange } from './ports.js';
 import { route } from './router.js';
 import { JobError, parseRunSpec, type ValidRun } from './run-spec.js';
 import { Timers } from './timers.js';
@@ -561,6 +562,7 @@ class Simulator implements JobeSim {
 export async function startJobeSim(options: JobeSimOptions = {}): Promise<JobeSim> {
   const config = resolveOptions(options);
   const simulator = new Simulator(config);
-  await simulator.listen(config.port);
+  if (config.port === 0) await listenBelowEphemeralRange((port) => simulator.listen(port));
+  else await simulator.listen(config.port);
   return simulator;
 }

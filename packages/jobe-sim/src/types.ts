@@ -11,7 +11,10 @@ export type RunSpec = {
 export type FaultMode = 'crash' | 'hang' | 'slow' | 'error500' | 'wedged';
 
 export interface JobeSimOptions {
-  /** Default 0 (ephemeral). */
+  /**
+   * Default 0: a free port below the kernel's ephemeral range (Linux: 10000-32767), so that after a
+   * `crash` fault no other program can have been given it when the server listens there again.
+   */
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
