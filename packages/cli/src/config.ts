@@ -51,6 +51,7 @@ const TOP_LEVEL_KEYS = [
   'fileStoreMaxBytes',
   'maxFileLocations',
   'bodyLimitBytes',
+  'bodyMemoryBytes',
   'apiKeys',
   'cookieName',
   'cookieSecret',
@@ -311,6 +312,7 @@ export function parseConfig(raw: unknown): ParseConfigResult {
   take(config, 'fileStoreMaxBytes', raw, (v) => check.integer('fileStoreMaxBytes', v, 0));
   take(config, 'maxFileLocations', raw, (v) => check.integer('maxFileLocations', v, 1));
   take(config, 'bodyLimitBytes', raw, (v) => check.integer('bodyLimitBytes', v, 1));
+  take(config, 'bodyMemoryBytes', raw, (v) => check.integer('bodyMemoryBytes', v, 1));
   take(config, 'apiKeys', raw, (v) => parseApiKeys(check, v));
   take(config, 'cookieName', raw, (v) =>
     typeof v === 'string' && COOKIE_NAME.test(v)

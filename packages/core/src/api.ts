@@ -48,6 +48,8 @@ export interface BalancerStatus {
   /** Runs answered to clients, by outcome code (`"http_503"` etc. for answers without a result). */
   outcomes: Record<string, number>;
   fileStore: { entries: number; bytes: number; maxBytes: number };
+  /** Request bodies held (bytes) and waiting for room, against `bodyMemoryBytes`. */
+  bodies: { bytes: number; maxBytes: number; waiting: number };
   affinityBindings: number;
   /** Whether the admin endpoints are on (a token is configured). */
   adminEnabled: boolean;

@@ -15,6 +15,7 @@ import { handleLanguages } from './handlers/languages.js';
 import { handleRun } from './handlers/runs.js';
 import { HealthChecker } from './health/health-checker.js';
 import { BodyTooLargeError, readBody } from './http/body.js';
+import { BodyBudget } from './http/body-budget.js';
 import { jsonLineLogger } from './logger.js';
 import { BalancerMetrics, type Endpoint } from './metrics.js';
 import type { AdminState, BackendOptions, BalancerOptions, Logger } from './options.js';
@@ -24,6 +25,8 @@ import {
   frameworkNotFound,
   gatewayError,
   type JobeResponse,
+  OUTCOME_OVERLOAD,
+  overloadResponse,
 } from './protocol/responses.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { backendProblems, validateOptions } from './validate-options.js';
@@ -42,11 +45,24 @@ interface Answer {
   outcome?: number | null;
 }
 
+/** The share of the body budget one request holds, given back when it is answered. */
+interface BodyHold {
+  bytes: number;
+}
+
+/** A body that waited for room under `bodyMemoryBytes` until the queue timeout. */
+class BodyWaitTimeout extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`request body waited for room under the gateway's ${maxBytes} bytes of bodies`);
+  }
+}
+
 class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   readonly settings: CoreSettings;
   readonly scheduler: Scheduler;
   readonly files: FileStore;
   readonly locations: FileLocations;
+  private readonly bodyBudget: BodyBudget;
   readonly affinity: JobAffinity;
   readonly cookie: AffinityCookie;
   readonly metrics: BalancerMetrics;
@@ -93,6 +109,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     };
     this.backendList = options.backends.map((backend) => new Backend(backend, this.backendSettings, true));
     this.files = new FileStore(options.fileStoreMaxBytes ?? 64 * MiB);
+    this.bodyBudget = new BodyBudget(options.bodyMemoryBytes ?? 64 * MiB, this.settings.queueTimeoutMs);
     this.locations = new FileLocations(options.maxFileLocations ?? 20_000);
     this.affinity = new JobAffinity(
       options.affinityTtlMs ?? 60_000,
@@ -122,6 +139,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       queueLength: () => this.scheduler.queueLength,
       fileStore: () => ({ bytes: this.files.bytes, entries: this.files.entries }),
       affinityBindings: () => this.affinity.size,
+      bodies: () => ({ bytes: this.bodyBudget.bytes, waiting: this.bodyBudget.waiting }),
     });
     this.scheduler.onQueueWait = (seconds) => this.metrics.queueWaitSeconds.observe(seconds);
     const intervalMs = health.intervalMs ?? 2_000;
@@ -209,9 +227,10 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       if (!res.writableFinished) clientGone.cancel('client');
     };
     res.once('close', onClose);
+    const hold: BodyHold = { bytes: 0 };
     try {
       const route = parseRoute(options.path ?? req.url ?? '/');
-      const answer = await this.answer(route, req, options, clientGone);
+      const answer = await this.answer(route, req, options, clientGone, hold);
       if (answer !== null) this.write(req, res, answer);
     } catch (error) {
       this.logger.error(
@@ -227,21 +246,57 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
         res.destroy();
       }
     } finally {
+      if (hold.bytes > 0) this.bodyBudget.give(hold.bytes);
       res.off('close', onClose);
       this.activeRequests--;
     }
   }
 
-  private async body(req: IncomingMessage, options: HandleOptions): Promise<Buffer> {
+  private async body(
+    req: IncomingMessage,
+    options: HandleOptions,
+    hold: BodyHold,
+    clientGone: Cancellation,
+  ): Promise<Buffer> {
     const limit = this.settings.bodyLimitBytes;
     if (options.bodyTooLarge) throw new BodyTooLargeError(limit);
     let body: Buffer;
     if (options.rawBody !== undefined) body = options.rawBody;
-    else if (options.parsedBody === undefined) return readBody(req, limit);
+    else if (options.parsedBody === undefined) return this.readBodyWithinBudget(req, limit, hold, clientGone);
     else if (Buffer.isBuffer(options.parsedBody)) body = options.parsedBody;
     else if (typeof options.parsedBody === 'string') body = Buffer.from(options.parsedBody);
     else body = Buffer.from(JSON.stringify(options.parsedBody));
     if (body.length > limit) throw new BodyTooLargeError(limit);
+    return body;
+  }
+
+  /**
+   * Takes the body's share of `bodyMemoryBytes` before reading it: its Content-Length, or the body limit
+   * for a chunked body (the rest given back once it is read). Reserving up front, rather than as bytes
+   * arrive, means bodies half read can never hold the budget between them and wait for each other.
+   */
+  private async readBodyWithinBudget(
+    req: IncomingMessage,
+    limit: number,
+    hold: BodyHold,
+    clientGone: Cancellation,
+  ): Promise<Buffer> {
+    const declared = Number(req.headers['content-length']);
+    const share = Number.isSafeInteger(declared) && declared >= 0 ? declared : limit;
+    if (share > 0 && share <= limit && !req.readableEnded) {
+      const budget = this.bodyBudget;
+      if (!budget.tryTake(share)) {
+        const grant = await budget.take(share, clientGone);
+        if (grant === 'timeout') throw new BodyWaitTimeout(budget.maxBytes);
+        if (grant === 'cancelled') throw new Error('client left while its body waited for room');
+      }
+      hold.bytes = share;
+    }
+    const body = await readBody(req, limit);
+    if (hold.bytes > body.length) {
+      this.bodyBudget.give(hold.bytes - body.length);
+      hold.bytes = body.length;
+    }
     return body;
   }
 
@@ -264,6 +319,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     req: IncomingMessage,
     options: HandleOptions,
     clientGone: Cancellation,
+    hold: BodyHold,
   ): Promise<Answer | null> {
     const method = req.method ?? 'GET';
     const notFound = (): Answer => ({
@@ -296,7 +352,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           if (method !== 'POST') return notFound();
           const refusal = this.keyRefusal(req.headers);
           if (refusal) return { response: refusal, endpoint: 'runs' };
-          const body = await this.body(req, options);
+          const body = await this.body(req, options, hold, clientGone);
           await this.firstCheck;
           const answer = await handleRun(this, body, req.headers, clientGone);
           if (answer === null) return null;
@@ -313,7 +369,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           if (method === 'PUT') {
             const refusal = this.keyRefusal(req.headers);
             if (refusal) return { response: refusal, endpoint: 'files_put' };
-            const body = await this.body(req, options);
+            const body = await this.body(req, options, hold, clientGone);
             await this.firstCheck;
             const answer = await handlePutFile(this, route.fileId, body, req.headers);
             return { response: answer.response, endpoint: 'files_put', cookieFor: answer.backend };
@@ -325,7 +381,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
             segments: route.segments,
             query: route.query,
             headers: req.headers,
-            body: () => this.body(req, options),
+            body: () => this.body(req, options, hold, clientGone),
           });
           return { response, endpoint: 'admin' };
         }
@@ -333,6 +389,21 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           return notFound();
       }
     } catch (error) {
+      if (error instanceof BodyWaitTimeout) {
+        if (route.kind === 'runs') {
+          this.metrics.queueOverloads.inc({ why: 'body-memory' });
+          this.logger.warn({ event: 'queue-overload', why: 'body-memory' }, 'run answered 21');
+          return { response: overloadResponse(), endpoint: 'runs', outcome: OUTCOME_OVERLOAD };
+        }
+        this.logger.warn({ event: 'body-wait-timeout', maxBytes: error.maxBytes }, error.message);
+        return {
+          response: gatewayError(
+            503,
+            `The Jobe gateway already holds its limit of ${error.maxBytes} bytes of request bodies; try again`,
+          ),
+          endpoint: route.kind === 'file' ? 'files_put' : 'admin',
+        };
+      }
       if (error instanceof BodyTooLargeError) {
         const message = `Request body larger than the Jobe gateway's limit of ${error.limit} bytes`;
         return {
@@ -386,6 +457,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       },
       outcomes: Object.fromEntries(this.clientOutcomes),
       fileStore: { entries: this.files.entries, bytes: this.files.bytes, maxBytes: this.files.maxBytes },
+      bodies: {
+        bytes: this.bodyBudget.bytes,
+        maxBytes: this.bodyBudget.maxBytes,
+        waiting: this.bodyBudget.waiting,
+      },
       affinityBindings: this.affinity.size,
       adminEnabled: this.settings.adminToken !== null,
       startedAt: this.startedAt.toISOString(),

@@ -17,6 +17,7 @@ export interface MetricsSources {
   queueLength(): number;
   fileStore(): { bytes: number; entries: number };
   affinityBindings(): number;
+  bodies(): { bytes: number; waiting: number };
 }
 
 /** The balancer's Prometheus metrics (prom-client), on the host's registry or one of its own. */
@@ -98,6 +99,16 @@ export class BalancerMetrics {
       () => sources.fileStore().entries,
     );
     gauge('jobe_balancer_affinity_bindings', 'Job ids bound to a backend', sources.affinityBindings);
+    gauge(
+      'jobe_balancer_body_bytes',
+      'Bytes of request bodies held by the gateway (being received, queued or forwarded); never more than bodyMemoryBytes',
+      () => sources.bodies().bytes,
+    );
+    gauge(
+      'jobe_balancer_bodies_waiting',
+      'Requests whose bodies wait, unread, for room under bodyMemoryBytes',
+      () => sources.bodies().waiting,
+    );
 
     this.requests = new prom.Counter({
       name: 'jobe_balancer_requests_total',
@@ -144,7 +155,7 @@ export class BalancerMetrics {
     });
     this.queueOverloads = new prom.Counter({
       name: 'jobe_balancer_queue_overloads_total',
-      help: 'Runs answered with outcome 21 by the gateway because its queue was full or the wait timed out',
+      help: 'Runs answered with outcome 21 by the gateway because its queue was full, the wait timed out, or its body waited too long for room (body-memory)',
       labelNames: ['why'],
       registers,
     });

@@ -104,6 +104,13 @@ export interface BalancerOptions {
   maxFileLocations?: number;
   /** Largest request body accepted (default 8 MiB, PHP's post_max_size). */
   bodyLimitBytes?: number;
+  /**
+   * Bytes of request bodies the gateway holds at once, counted from before a body is read until its
+   * request is answered (default 64 MiB; at least bodyLimitBytes). A body that does not fit waits
+   * unread, first come first served, up to `queue.timeoutMs`; then a run gets Jobe's overload answer
+   * and a PUT a 503.
+   */
+  bodyMemoryBytes?: number;
   /** When set, POST runs and PUT files need one of these as `X-API-KEY` (Jobe's 403 texts otherwise). */
   apiKeys?: string[];
   /** Name of the affinity cookie (default `JOBEBALANCER`). */

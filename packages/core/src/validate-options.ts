@@ -66,9 +66,16 @@ export function validateOptions(options: BalancerOptions): void {
     'affinityTtlMs',
     'maxAffinityEntries',
     'bodyLimitBytes',
+    'bodyMemoryBytes',
     'maxFileLocations',
   ] as const) {
     positive(errors, key, options[key]);
+  }
+  const bodyLimit = options.bodyLimitBytes ?? 8 * 1024 * 1024;
+  if (typeof options.bodyMemoryBytes === 'number' && options.bodyMemoryBytes < bodyLimit) {
+    errors.push(
+      `bodyMemoryBytes: must be at least bodyLimitBytes (${bodyLimit}), or a body of the largest size could never be read`,
+    );
   }
   positive(errors, 'fileStoreMaxBytes', options.fileStoreMaxBytes, { zeroOk: true });
   positive(errors, 'slowStartMs', options.slowStartMs, { zeroOk: true });

@@ -12,16 +12,9 @@ declare module 'fastify' {
 export interface JobeBalancerPluginOptions extends BalancerOptions {
   /** Mount path of the Jobe API, e.g. `/jobe` (CodeRunner's jobe_host is then `<origin>`). */
   prefix?: string;
-  /**
-   * Largest body Fastify buffers for the balancer's routes. Default: the core's `bodyLimitBytes`
-   * (8 MiB) plus 1 MiB, so that the core, not Fastify, answers a body just over its limit.
-   */
-  bodyLimit?: number;
   /** How long `app.close()` lets runs in flight finish (default: the core's own). */
   closeTimeoutMs?: number;
 }
-
-const MiB = 1024 * 1024;
 
 /**
  * The path relative to the mount point, from the raw URL: `params['*']` would do, but find-my-way
@@ -40,7 +33,7 @@ function pathUnder(prefix: string, request: FastifyRequest): string {
 }
 
 const plugin: FastifyPluginAsync<JobeBalancerPluginOptions> = async (instance, options) => {
-  const { prefix, bodyLimit, closeTimeoutMs, ...balancerOptions } = options;
+  const { prefix, closeTimeoutMs, ...balancerOptions } = options;
   const balancer = createBalancer({ logger: instance.log, ...balancerOptions });
   instance.decorate('jobeBalancer', balancer);
   instance.addHook('onClose', async () => {
@@ -51,27 +44,18 @@ const plugin: FastifyPluginAsync<JobeBalancerPluginOptions> = async (instance, o
   // live in a context of their own: the host's JSON routes keep Fastify's parsers.
   await instance.register(
     async (inner: FastifyInstance) => {
-      const limit = bodyLimit ?? (balancerOptions.bodyLimitBytes ?? 8 * MiB) + MiB;
+      // Bodies stay unread here: the core reads them itself, within its body limit and its budget of
+      // bodies held at once (bodyMemoryBytes), and answers like Jobe when they are too large.
       inner.removeAllContentTypeParsers();
-      inner.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) => {
-        done(null, body);
+      inner.addContentTypeParser('*', (_request, _payload, done) => {
+        done(null);
       });
 
       const mount = inner.prefix;
       const handler = async (request: FastifyRequest, reply: FastifyReply) => {
         reply.hijack();
-        const rawBody = Buffer.isBuffer(request.body) ? request.body : undefined;
-        await balancer.handle(request.raw, reply.raw, { path: pathUnder(mount, request), rawBody });
+        await balancer.handle(request.raw, reply.raw, { path: pathUnder(mount, request) });
       };
-      // A body over the parser's limit: the core's Jobe-style 413 rather than Fastify's error object.
-      inner.setErrorHandler(async (error: { code?: string }, request, reply) => {
-        if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
-        reply.hijack();
-        await balancer.handle(request.raw, reply.raw, {
-          path: pathUnder(mount, request),
-          bodyTooLarge: true,
-        });
-      });
       // `all` lists HEAD itself, so HEAD files/<id> reaches the core rather than Fastify's GET-derived HEAD.
       const route = { exposeHeadRoute: false };
       inner.all('/', route, handler);
