@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
 const options = parseArgs({
-  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express',
+  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads',
   quick: false,
 });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -51,6 +51,8 @@ const BENCHES = {
     args: ['--variant', 'express', '--tuneHeap'],
     quick: ['--runs', '2000', '--files', '500', '--storeMiB', '2'],
   },
+  // Many large uploads at once: bodies held within bodyMemoryBytes (about 90 s).
+  uploads: { file: 'uploads.mjs', quick: ['--clients', '4,8', '--fileMb', '1'] },
 };
 
 function run(name) {
