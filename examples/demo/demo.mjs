@@ -206,6 +206,12 @@ async function shutdown(code) {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// Output piped into a program that quit (`| head`): stop as on Ctrl-C rather than die on EPIPE.
+process.stdout.on('error', () => void shutdown(0));
+// However this process ends, the gateway child must not outlive it on its port.
+process.on('exit', () => {
+  starting?.kill('SIGTERM');
+});
 
 async function choosePort() {
   if (requestedPort !== undefined) return requestedPort;
