@@ -26,6 +26,11 @@ export interface GatewaySettings {
   basePath: string;
   /** How long a shutdown waits for runs in flight. */
   shutdownTimeoutMs: number;
+  /**
+   * How long a client may take to send a whole request, headers and body (Node's `requestTimeout`;
+   * 0: no limit). The run itself may take as long as it takes: this ends when the request is received.
+   */
+  requestReceiveTimeoutMs: number;
   logLevel: LogLevel;
   /** Shares job-id bindings with the other replicas (RedisAffinityStore). */
   redisUrl?: string;
@@ -38,6 +43,7 @@ export const GATEWAY_DEFAULTS = {
   host: '0.0.0.0',
   basePath: '/jobe',
   shutdownTimeoutMs: 30_000,
+  requestReceiveTimeoutMs: 120_000,
   logLevel: 'info',
 } as const satisfies Omit<GatewaySettings, 'redisUrl'>;
 
@@ -65,6 +71,7 @@ const TOP_LEVEL_KEYS = [
   'host',
   'basePath',
   'shutdownTimeoutMs',
+  'requestReceiveTimeoutMs',
   'logLevel',
   'redisUrl',
 ] as const;
@@ -297,12 +304,14 @@ export function parseConfig(raw: unknown): ParseConfigResult {
     host: GATEWAY_DEFAULTS.host,
     basePath: GATEWAY_DEFAULTS.basePath,
     shutdownTimeoutMs: GATEWAY_DEFAULTS.shutdownTimeoutMs,
+    requestReceiveTimeoutMs: GATEWAY_DEFAULTS.requestReceiveTimeoutMs,
     logLevel: GATEWAY_DEFAULTS.logLevel,
   };
   take(config, 'port', raw, (v) => parsePort(check, v));
   take(config, 'host', raw, (v) => check.nonEmptyString('host', v));
   take(config, 'basePath', raw, (v) => parseBasePath(check, v));
   take(config, 'shutdownTimeoutMs', raw, (v) => check.millis('shutdownTimeoutMs', v, 0));
+  take(config, 'requestReceiveTimeoutMs', raw, (v) => check.millis('requestReceiveTimeoutMs', v, 0));
   take(config, 'logLevel', raw, (v) => check.oneOf('logLevel', v, LOG_LEVELS));
   take(config, 'redisUrl', raw, (v) => parseRedisUrl(check, v));
 

@@ -33,10 +33,23 @@ export interface Gateway {
   close(options?: CloseOptions): Promise<void>;
 }
 
-// Runs are synchronous and can take minutes: no request timeout. Keep-alive outlives common
-// front proxies' idle timeouts (60 s), and the header timeout must exceed keep-alive.
+// Keep-alive outlives common front proxies' idle timeouts (60 s), and the header timeout must exceed
+// keep-alive. Node's requestTimeout (requestReceiveTimeoutMs) ends once the request is received, so it
+// bounds a client that trickles its body (and the share of bodyMemoryBytes it holds), never a long run.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
+
+/** Node's server timeouts; its check runs every connectionsCheckingInterval (30 s by default). */
+function serverTimeouts(requestReceiveTimeoutMs: number) {
+  const requestTimeout = requestReceiveTimeoutMs;
+  return {
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout,
+    // Node refuses a header timeout above a (non-zero) request timeout.
+    headersTimeout: requestTimeout > 0 ? Math.min(HEADERS_TIMEOUT_MS, requestTimeout) : HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((requestTimeout || 120_000) / 4))),
+  };
+}
 /** How long finished responses get to flush before the remaining connections are cut. */
 const FLUSH_GRACE_MS = 2_000;
 
@@ -66,7 +79,16 @@ function toBalancerOptions(
   options: StartGatewayOptions,
   logger: Logger,
 ): BalancerOptions {
-  const { port, host, basePath, shutdownTimeoutMs, logLevel, redisUrl, ...balancerOptions } = config;
+  const {
+    port,
+    host,
+    basePath,
+    shutdownTimeoutMs,
+    requestReceiveTimeoutMs,
+    logLevel,
+    redisUrl,
+    ...balancerOptions
+  } = config;
   return {
     ...balancerOptions,
     logger,
@@ -99,30 +121,30 @@ export async function startGateway(
   const pending = new Set<ServerResponse>();
   let closing = false;
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = pathUnder(config.basePath, req.url ?? '/');
-    if (closing) res.setHeader('connection', 'close');
-    if (path === undefined) {
-      notFound(res);
-      return;
-    }
-    pending.add(res);
-    res.once('close', () => pending.delete(res));
-    balancer.handle(req, res, { path }).catch((error: unknown) => {
-      // `handle` never rejects by contract; this is the last line of defence.
-      logger.error({ err: error, url: req.url }, 'balancer.handle rejected');
-      if (res.headersSent) {
-        res.end();
+  const server = createServer(
+    serverTimeouts(config.requestReceiveTimeoutMs),
+    (req: IncomingMessage, res: ServerResponse) => {
+      const path = pathUnder(config.basePath, req.url ?? '/');
+      if (closing) res.setHeader('connection', 'close');
+      if (path === undefined) {
+        notFound(res);
         return;
       }
-      // Jobe's framework 500 for API clients: the JSON string "".
-      res.writeHead(500, { 'content-type': 'application/json; charset=UTF-8' });
-      res.end('""');
-    });
-  });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = 0;
+      pending.add(res);
+      res.once('close', () => pending.delete(res));
+      balancer.handle(req, res, { path }).catch((error: unknown) => {
+        // `handle` never rejects by contract; this is the last line of defence.
+        logger.error({ err: error, url: req.url }, 'balancer.handle rejected');
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        // Jobe's framework 500 for API clients: the JSON string "".
+        res.writeHead(500, { 'content-type': 'application/json; charset=UTF-8' });
+        res.end('""');
+      });
+    },
+  );
 
   try {
     await listen(server, config.port, config.host);

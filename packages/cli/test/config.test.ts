@@ -255,6 +255,7 @@ describe('parseConfig accepts good configs', () => {
         host: '0.0.0.0',
         basePath: '/jobe',
         shutdownTimeoutMs: 30000,
+        requestReceiveTimeoutMs: 120000,
         logLevel: 'info',
       },
     });
@@ -273,6 +274,7 @@ describe('parseConfig accepts good configs', () => {
       fileStoreMaxBytes: 1048576,
       maxFileLocations: 1000,
       bodyLimitBytes: 2097152,
+      bodyMemoryBytes: 4194304,
       apiKeys: ['secret'],
       cookieName: 'JB',
       cookieSecret: 'shared-secret',
@@ -299,6 +301,7 @@ describe('parseConfig accepts good configs', () => {
       host: '127.0.0.1',
       basePath: '/moodle/jobe',
       shutdownTimeoutMs: 0,
+      requestReceiveTimeoutMs: 0,
       logLevel: 'debug',
       redisUrl: 'redis://127.0.0.1:6379/0',
     };

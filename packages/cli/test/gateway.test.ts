@@ -174,9 +174,9 @@ describe('startGateway (with a stand-in balancer)', () => {
     await expect(affinityStore!.get('1234abcd')).rejects.toThrow();
   });
 
-  it('sets the server timeouts for long runs', async () => {
+  it('sets the server timeouts: long runs, and a bound on receiving each request', async () => {
     const { gateway } = await start();
-    expect(gateway.server.requestTimeout).toBe(0);
+    expect(gateway.server.requestTimeout).toBe(120_000);
     expect(gateway.server.keepAliveTimeout).toBe(65_000);
     expect(gateway.server.headersTimeout).toBeGreaterThan(gateway.server.keepAliveTimeout);
   });
