@@ -20,7 +20,9 @@ const backends = (
 const adminToken = process.env.ADMIN_TOKEN;
 
 // Fastify's pino logger is handed to the balancer too.
-const app = Fastify({ logger: true });
+// Fastify sets no request timeout by default: a client trickling a body would hold its share of the
+// balancer's bodyMemoryBytes for ever. Node's timeout ends once the request is received, not the run.
+const app = Fastify({ logger: true, requestTimeout: 120_000 });
 
 await app.register(jobeBalancer, {
   prefix: '/jobe',
