@@ -16,7 +16,11 @@ export const JSON_ERRORS = {
 
 export type PhpJsonResult = { ok: true; value: unknown } | { ok: false; error: string };
 
-const MAX_DEPTH = 512;
+/**
+ * json_decode's default depth, 512, counts the values inside the innermost array or object as a level:
+ * at most 511 arrays and objects may nest (PHP 8.2: 511 `[` decode, 512 give "Maximum stack depth exceeded").
+ */
+const MAX_NESTED = 511;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Decodes a request body. Objects stand for PHP stdClass objects, arrays for PHP lists. */
@@ -37,7 +41,7 @@ export function phpJsonDecode(body: Buffer): PhpJsonResult {
   return error === undefined ? { ok: false, error: JSON_ERRORS.syntax } : { ok: false, error };
 }
 
-/** What JSON.parse accepts and PHP does not: nesting deeper than 512, lone surrogates, "\u0000..." keys. */
+/** What JSON.parse accepts and PHP does not: nesting deeper than 511, lone surrogates, "\u0000..." keys. */
 function phpWouldReject(root: unknown, hasUnicodeEscapes: boolean): boolean {
   const stack: Array<[unknown, number]> = [[root, 0]];
   while (stack.length > 0) {
@@ -45,11 +49,11 @@ function phpWouldReject(root: unknown, hasUnicodeEscapes: boolean): boolean {
     if (typeof value === 'string') {
       if (hasUnicodeEscapes && LONE_SURROGATE.test(value)) return true;
     } else if (Array.isArray(value)) {
-      if (depth >= MAX_DEPTH) return true;
+      if (depth >= MAX_NESTED) return true;
       for (const item of value)
         if (typeof item === 'object' || typeof item === 'string') stack.push([item, depth + 1]);
     } else if (value !== null && typeof value === 'object') {
-      if (depth >= MAX_DEPTH) return true;
+      if (depth >= MAX_NESTED) return true;
       for (const [key, item] of Object.entries(value)) {
         if (hasUnicodeEscapes && (key.startsWith('\0') || LONE_SURROGATE.test(key))) return true;
         if (typeof item === 'object' || typeof item === 'string') stack.push([item, depth + 1]);
@@ -208,7 +212,7 @@ class Parser {
   }
 
   private enter(): void {
-    if (this.depth++ >= MAX_DEPTH) throw new JsonError(JSON_ERRORS.depth);
+    if (this.depth++ >= MAX_NESTED) throw new JsonError(JSON_ERRORS.depth);
   }
 
   private object(): void {

