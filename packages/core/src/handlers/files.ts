@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../backends/backend.js';
 import { type CoreContext, jobIdOf } from '../context.js';
 import { strictBase64 } from '../files/file-store.js';
+import { decodeJsonLikePhp } from '../protocol/php-json.js';
+import { phpStringOfScalar } from '../protocol/php-string.js';
 import {
   frameworkServerError,
   gatewayError,
@@ -75,19 +77,20 @@ export async function handlePutFile(
   raw: Buffer,
   headers: IncomingHttpHeaders,
 ): Promise<FileAnswer> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return { response: frameworkServerError(headers.accept), backend: undefined };
-  }
+  // Jobe's getJSON() failing is a framework 500; an empty body is no JSON, so "missing".
+  const decoded = decodeJsonLikePhp(raw);
+  if (!decoded.ok) return { response: frameworkServerError(headers.accept), backend: undefined };
+  const parsed = decoded.value;
   const fileContents =
     typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)['file_contents']
       : undefined;
   if (fileContents === undefined || fileContents === null)
     return { response: putMissingContents(), backend: undefined };
-  const base64 = typeof fileContents === 'string' ? fileContents : String(fileContents);
+  // PHP 8: base64_decode() of an array or object is a TypeError, i.e. the framework's 500.
+  if (typeof fileContents === 'object')
+    return { response: frameworkServerError(headers.accept), backend: undefined };
+  const base64 = phpStringOfScalar(fileContents as string | number | boolean);
   const compact = strictBase64(base64);
   if (compact === null) return { response: putBadBase64(fileId), backend: undefined };
 

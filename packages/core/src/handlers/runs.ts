@@ -5,6 +5,7 @@ import type { UpstreamResult } from '../backends/upstream.js';
 import { Cancellation } from '../cancellation.js';
 import { type CoreContext, jobIdOf } from '../context.js';
 import type { RetryCause } from '../metrics.js';
+import { decodeJsonLikePhp } from '../protocol/php-json.js';
 import {
   gatewayError,
   type JobeResponse,
@@ -65,13 +66,9 @@ export async function handleRun(
   headers: IncomingHttpHeaders,
   cancellation: Cancellation,
 ): Promise<RunAnswer | null> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const inspection = inspectRunBody(parsed);
+  // A body PHP would not decode goes to Jobe as it is, for Jobe's own answer.
+  const decoded = decodeJsonLikePhp(body);
+  const inspection = inspectRunBody(decoded.ok ? decoded.value : undefined);
   const unknown = unknownLanguage(ctx, inspection);
   if (unknown !== null)
     return { response: unknownLanguageResponse(unknown), backend: undefined, outcome: null };

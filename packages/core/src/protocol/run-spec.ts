@@ -1,3 +1,5 @@
+import { phpStrtolower } from './php-string.js';
+
 /** Jobe's cputime default (seconds) and `cputime_upper_limit_secs`. */
 export const DEFAULT_CPUTIME_SECS = 5;
 export const MAX_CPUTIME_SECS = 120;
@@ -52,7 +54,7 @@ export function inspectRunBody(parsed: unknown): RunInspection {
   const cputimeSecs = requested > 0 ? Math.min(requested, MAX_CPUTIME_SECS) : DEFAULT_CPUTIME_SECS;
   return {
     kind: 'run',
-    languageId: languageId.toLowerCase(),
+    languageId: phpStrtolower(languageId),
     fileIds,
     cputimeSecs,
     isOverloadTest: sourcecode === OVERLOAD_TEST_SOURCE,
