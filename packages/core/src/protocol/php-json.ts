@@ -18,36 +18,44 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function decodeJsonLikePhp(raw: Buffer): PhpJson {
   if (raw.length === 0) return { ok: true, value: null };
-  if (!isUtf8(raw)) return { ok: false };
+  if (!isUtf8(raw)) return REFUSED;
+  const text = raw.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
-    return { ok: false };
+    return REFUSED;
   }
-  // Lone surrogates and NUL-led keys can only come from \u escapes; base64 bodies never have one.
-  const hasEscapes = raw.includes('\\u');
-  return phpRefuses(value, hasEscapes) ? { ok: false } : { ok: true, value };
+  // Lone surrogates and NUL-led keys can only come from such escapes (PHP's json_encode writes é as
+  // \u00e9, so most CodeRunner bodies have escapes, but few of these).
+  const escapes: Escapes = {
+    surrogate: text.includes('\\ud') || text.includes('\\uD'),
+    nul: text.includes('\\u0000'),
+  };
+  return refused(value, 0, escapes) ? REFUSED : { ok: true, value };
 }
 
-function phpRefuses(root: unknown, hasEscapes: boolean): boolean {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 0 }];
-  while (pending.length > 0) {
-    const { value, depth } = pending.pop()!;
-    if (typeof value === 'string') {
-      if (hasEscapes && LONE_SURROGATE.test(value)) return true;
-      continue;
-    }
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth + 1 > MAX_NESTED_CONTAINERS) return true;
-    if (Array.isArray(value)) {
-      for (const item of value) pending.push({ value: item, depth: depth + 1 });
-      continue;
-    }
-    for (const [key, item] of Object.entries(value)) {
-      if (hasEscapes && (key.startsWith('\u0000') || LONE_SURROGATE.test(key))) return true;
-      pending.push({ value: item, depth: depth + 1 });
-    }
+interface Escapes {
+  surrogate: boolean;
+  nul: boolean;
+}
+
+const REFUSED: PhpJson = { ok: false };
+
+/** Whether PHP refuses `value`, found inside `level` arrays/objects. */
+function refused(value: unknown, level: number, escapes: Escapes): boolean {
+  if (typeof value === 'string') return escapes.surrogate && LONE_SURROGATE.test(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (level + 1 > MAX_NESTED_CONTAINERS) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (refused(item, level + 1, escapes)) return true;
+    return false;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    if (escapes.nul && key.charCodeAt(0) === 0) return true;
+    if (escapes.surrogate && LONE_SURROGATE.test(key)) return true;
+    if (refused(object[key], level + 1, escapes)) return true;
   }
   return false;
 }
