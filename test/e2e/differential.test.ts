@@ -142,12 +142,44 @@ const PUT_EDGES: Array<[string, string | Buffer, number]> = [
   ['a surrogate pair', '{"file_contents":"QUJD","x":"\\ud83d\\ude00"}', 204],
 ];
 
-async function exchange(base: string, method: string, path: string, body: string | Buffer) {
+/** Paths a client might send under Jobe's API, sane and odd. */
+const segment = fc.oneof(
+  fc.constantFrom(
+    'runs',
+    'files',
+    'languages',
+    'runresults',
+    'index.php',
+    'restapi',
+    '',
+    'RUNS',
+    'Languages',
+  ),
+  fc.stringMatching(/^[0-9a-zA-Z]{1,12}$/),
+  // No encoded slash: Apache refuses %2F with its own 404 page before Jobe sees the path, which jobe-sim
+  // does not model (it decodes it); the gateway answers 404 there too.
+  fc.constantFrom('%2e%2e', '%2e', 'a.b', 'x%00y', '..', '.', '%41bc'),
+);
+const apiPath = fc
+  .tuple(
+    fc.constantFrom(
+      '/jobe/index.php/restapi/',
+      '/jobe/index.php/restapi//',
+      '/jobe/restapi/',
+      '/jobe/index.php/',
+    ),
+    fc.array(segment, { minLength: 0, maxLength: 3 }),
+    fc.constantFrom('', '/', '?x=1', '?'),
+  )
+  .map(([prefix, segments, tail]) => `${prefix}${segments.join('/')}${tail}`);
+const method = fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'PATCH');
+
+async function exchange(base: string, method: string, path: string, body: string | Buffer | undefined) {
   const response = await sendOnNewConnection({
     url: `${base}${path}`,
     method,
     headers: { 'Content-Type': 'application/json; charset=utf-8', Accept: 'application/json' },
-    body,
+    ...(body === undefined ? {} : { body }),
   });
   return {
     status: response.status,
@@ -186,6 +218,22 @@ describe('the gateway answers like a lone Jobe, whatever the body (differential,
         const [viaGateway, direct] = await Promise.all([
           exchange(gateway.jobeHost, 'POST', RUNS, body),
           exchange(reference.url, 'POST', RUNS, body),
+        ]);
+        expect(viaGateway).toEqual(direct);
+      }),
+      { numRuns: 300, seed: 20261128 },
+    );
+  }, 120_000);
+
+  it('any method on any path under the API', async () => {
+    await fc.assert(
+      fc.asyncProperty(method, apiPath, async (verb, path) => {
+        // Node's client sends a GET or DELETE body without a length (then it is garbage on the wire).
+        const body =
+          verb === 'POST' || verb === 'PUT' || verb === 'PATCH' ? '{"file_contents":"QUJD"}' : undefined;
+        const [viaGateway, direct] = await Promise.all([
+          exchange(gateway.jobeHost, verb, path, body),
+          exchange(reference.url, verb, path, body),
         ]);
         expect(viaGateway).toEqual(direct);
       }),
