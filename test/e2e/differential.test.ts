@@ -212,14 +212,20 @@ describe('the gateway answers like a lone Jobe, whatever the body (differential,
     await Promise.all([...(sims ?? []), reference].filter(Boolean).map((sim) => sim.close()));
   });
 
+  /** Sends the request to the gateway and to the lone Jobe, requires the same answer, returns Jobe's. */
+  async function expectJobesAnswer(verb: string, path: string, body: string | Buffer | undefined) {
+    const [viaGateway, direct] = await Promise.all([
+      exchange(gateway.jobeHost, verb, path, body),
+      exchange(reference.url, verb, path, body),
+    ]);
+    expect(viaGateway).toEqual(direct);
+    return direct;
+  }
+
   it('POST runs', async () => {
     await fc.assert(
       fc.asyncProperty(runBody, async (body) => {
-        const [viaGateway, direct] = await Promise.all([
-          exchange(gateway.jobeHost, 'POST', RUNS, body),
-          exchange(reference.url, 'POST', RUNS, body),
-        ]);
-        expect(viaGateway).toEqual(direct);
+        await expectJobesAnswer('POST', RUNS, body);
       }),
       { numRuns: 300, seed: 20261128 },
     );
@@ -231,35 +237,21 @@ describe('the gateway answers like a lone Jobe, whatever the body (differential,
         // Node's client sends a GET or DELETE body without a length (then it is garbage on the wire).
         const body =
           verb === 'POST' || verb === 'PUT' || verb === 'PATCH' ? '{"file_contents":"QUJD"}' : undefined;
-        const [viaGateway, direct] = await Promise.all([
-          exchange(gateway.jobeHost, verb, path, body),
-          exchange(reference.url, verb, path, body),
-        ]);
-        expect(viaGateway).toEqual(direct);
+        await expectJobesAnswer(verb, path, body);
       }),
       { numRuns: 300, seed: 20261128 },
     );
   }, 120_000);
 
   it.each(PUT_EDGES)('PUT with %s: what Jobe 2.2 answers', async (_name, body, jobeStatus) => {
-    const path = '/jobe/index.php/restapi/files/edgecase01';
-    const [viaGateway, direct] = await Promise.all([
-      exchange(gateway.jobeHost, 'PUT', path, body),
-      exchange(reference.url, 'PUT', path, body),
-    ]);
+    const direct = await expectJobesAnswer('PUT', '/jobe/index.php/restapi/files/edgecase01', body);
     expect(direct.status).toBe(jobeStatus);
-    expect(viaGateway).toEqual(direct);
   });
 
   it('PUT files/<id>', async () => {
     await fc.assert(
       fc.asyncProperty(putId, putBody, async (id, body) => {
-        const path = `/jobe/index.php/restapi/files/${id}`;
-        const [viaGateway, direct] = await Promise.all([
-          exchange(gateway.jobeHost, 'PUT', path, body),
-          exchange(reference.url, 'PUT', path, body),
-        ]);
-        expect(viaGateway).toEqual(direct);
+        await expectJobesAnswer('PUT', `/jobe/index.php/restapi/files/${id}`, body);
       }),
       { numRuns: 300, seed: 20261128 },
     );
