@@ -40,14 +40,15 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 
 /** Node's server timeouts; its check runs every connectionsCheckingInterval (30 s by default). */
-function serverTimeouts(requestReceiveTimeoutMs: number) {
-  const requestTimeout = requestReceiveTimeoutMs;
+function serverTimeouts(requestTimeout: number) {
   return {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout,
     // Node refuses a header timeout above a (non-zero) request timeout.
     headersTimeout: requestTimeout > 0 ? Math.min(HEADERS_TIMEOUT_MS, requestTimeout) : HEADERS_TIMEOUT_MS,
-    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((requestTimeout || 120_000) / 4))),
+    // A quarter of the limit, so that a short one is enforced near its value; Node's 30 s at most.
+    connectionsCheckingInterval:
+      requestTimeout > 0 ? Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) : 30_000,
   };
 }
 /** How long finished responses get to flush before the remaining connections are cut. */
