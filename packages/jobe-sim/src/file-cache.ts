@@ -4,6 +4,8 @@
  * because it shows through: a flat 2-character id names the same path as a top-level directory.
  */
 const MD5_PATTERN = /[0-9a-f]{32}/;
+/** The file system's limit on one path component (Linux NAME_MAX): a longer name cannot be created. */
+const NAME_MAX = 255;
 
 export class FileCache {
   private readonly files = new Map<string, Buffer>();
@@ -14,13 +16,18 @@ export class FileCache {
     return this.files.size;
   }
 
-  /** filePutContents: overwrites; false where PHP's write fails (a directory or file already holds the path). */
+  /**
+   * filePutContents: overwrites; false where PHP's write fails: a directory or file already holds the path,
+   * or the file's name is too long (ENAMETOOLONG).
+   */
   put(fileId: string, contents: Buffer): boolean {
     if (MD5_PATTERN.test(fileId)) {
       const top = fileId.slice(0, 2);
       if (this.files.has(top)) return false;
+      // mkdir() comes first: the directories stay even when the file's name is then refused.
       this.topDirectories.add(top);
-    } else if (this.topDirectories.has(fileId)) {
+      if (fileId.length - 4 > NAME_MAX) return false;
+    } else if (fileId.length > NAME_MAX || this.topDirectories.has(fileId)) {
       return false;
     }
     this.files.set(fileId, contents);

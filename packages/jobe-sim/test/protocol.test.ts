@@ -496,6 +496,29 @@ describe('PUT and HEAD files', () => {
     expect(reply.headers['content-type']).toBe(JSON_TYPE);
   });
 
+  it('refuses an id longer than a file name may be (NAME_MAX 255) with 500, as Jobe 2.2 did for 300 bytes', async () => {
+    const body = '{"file_contents":"eA=="}';
+    const longest = 'f'.repeat(255);
+    expect((await put(longest, body)).status).toBe(204);
+    expect((await head(longest)).status).toBe(204);
+    const tooLong = `${'F'.repeat(255)}0`;
+    const refused = await put(tooLong, body);
+    expect(refused.status).toBe(500);
+    expect(refused.headers['content-type']).toBe(JSON_TYPE);
+    expect(refused.body).toBe(jsonMessage(`put: failed to write file ${tooLong} to cache`));
+    expect((await head(tooLong)).status).toBe(404);
+    const threeHundred = 'x'.repeat(300);
+    expect((await put(threeHundred, body)).status).toBe(500);
+    // A hashed id loses its first 4 characters to two directories: 259 characters fit, 260 do not.
+    const hashed = (length: number) => `cd${'0123456789abcdef'.repeat(2)}${'Z'.repeat(length - 34)}`;
+    expect((await put(hashed(259), body)).status).toBe(204);
+    expect((await head(hashed(259))).status).toBe(204);
+    expect((await put(hashed(260), body)).status).toBe(500);
+    expect((await head(hashed(260))).status).toBe(404);
+    // Its directories were made before the write failed: a lone "cd" now names one.
+    expect((await head('cd')).status).toBe(204);
+  });
+
   it('keeps the cache directory layout: a 2-character id collides with an MD5 top directory', async () => {
     const md5 = 'ab0123456789abcdef0123456789abcd';
     expect((await put(md5, '{"file_contents":"eA=="}')).status).toBe(204);
