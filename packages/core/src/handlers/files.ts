@@ -2,15 +2,18 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../backends/backend.js';
 import { type CoreContext, jobIdOf } from '../context.js';
 import { strictBase64 } from '../files/file-store.js';
+import { isPhpEmptyFileId, isStorableFileId } from '../protocol/file-ids.js';
 import { decodeJsonLikePhp } from '../protocol/php-json.js';
 import { phpStringOfScalar } from '../protocol/php-string.js';
 import {
   frameworkServerError,
   gatewayError,
+  headMissingId,
   type JobeResponse,
   noContent,
   putBadBase64,
   putMissingContents,
+  putWriteFailed,
 } from '../protocol/responses.js';
 
 export interface FileAnswer {
@@ -93,6 +96,8 @@ export async function handlePutFile(
   const base64 = phpStringOfScalar(fileContents as string | number | boolean);
   const compact = strictBase64(base64);
   if (compact === null) return { response: putBadBase64(fileId), backend: undefined };
+  // No Jobe can write it, so no backend is asked and nothing is kept: Jobe's own answer, from here.
+  if (!isStorableFileId(fileId)) return { response: putWriteFailed(fileId), backend: undefined };
 
   const kept = ctx.files.putBase64(fileId, compact);
   // The client's own bytes, when they are Jobe's plain form, spare a copy of the whole file as a string.
@@ -129,5 +134,6 @@ export async function handlePutFile(
 
 /** HEAD files/<id>: 204 only when the gateway can give the file to whichever backend a run lands on. */
 export function handleHeadFile(ctx: CoreContext, fileId: string): JobeResponse {
+  if (isPhpEmptyFileId(fileId)) return headMissingId();
   return ctx.files.has(fileId) ? noContent(204) : noContent(404);
 }

@@ -44,6 +44,11 @@ export function unknownLanguageResponse(languageId: string): JobeResponse {
 export const putMissingContents = (): JobeResponse => jsonString(400, 'put: missing file_contents parameter');
 export const putBadBase64 = (fileId: string): JobeResponse =>
   jsonString(400, `put: contents of file ${fileId} are not valid base-64`);
+/** Jobe's answer when its file cache cannot write the file (e.g. an id longer than a file name may be). */
+export const putWriteFailed = (fileId: string): JobeResponse =>
+  jsonString(500, `put: failed to write file ${fileId} to cache`);
+/** Files::head when PHP takes the id for none ("0"); a HEAD answer, so only its status and type are seen. */
+export const headMissingId = (): JobeResponse => jsonString(400, 'head: missing file ID parameter in URL');
 
 const NOT_FOUND_HTML = `<!doctype html>
 <html>

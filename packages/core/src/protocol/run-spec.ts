@@ -1,3 +1,4 @@
+import { isStorableFileId } from './file-ids.js';
 import { phpStrtolower } from './php-string.js';
 
 /** Jobe's cputime default (seconds) and `cputime_upper_limit_secs`. */
@@ -13,7 +14,11 @@ export type RunInspection =
       kind: 'run';
       /** Lower-cased, as Jobe normalises it. */
       languageId: string;
-      /** Valid file ids of file_list, in order, without duplicates. */
+      /**
+       * Valid file ids of file_list a Jobe could hold, in order, without duplicates. An id too long for
+       * any Jobe's file cache is left out: every backend answers Jobe's missing-file 404 for it anyway,
+       * and the gateway keeps no state for a file that cannot exist.
+       */
       fileIds: string[];
       cputimeSecs: number;
       /** Jobe's test hook: every backend answers it with outcome 21 at once. */
@@ -41,12 +46,12 @@ export function inspectRunBody(parsed: unknown): RunInspection {
   const { sourcecode, language_id: languageId } = runSpec;
   if (typeof sourcecode !== 'string' || typeof languageId !== 'string') return { kind: 'for-any-backend' };
 
-  const fileIds: string[] = [];
+  const fileIds = new Set<string>();
   const fileList = runSpec['file_list'];
   if (Array.isArray(fileList)) {
     for (const entry of fileList) {
       const id: unknown = Array.isArray(entry) ? entry[0] : undefined;
-      if (typeof id === 'string' && /^[A-Za-z0-9]{8,}$/.test(id) && !fileIds.includes(id)) fileIds.push(id);
+      if (typeof id === 'string' && /^[A-Za-z0-9]{8,}$/.test(id) && isStorableFileId(id)) fileIds.add(id);
     }
   }
   const parameters = runSpec['parameters'];
@@ -55,7 +60,7 @@ export function inspectRunBody(parsed: unknown): RunInspection {
   return {
     kind: 'run',
     languageId: phpStrtolower(languageId),
-    fileIds,
+    fileIds: [...fileIds],
     cputimeSecs,
     isOverloadTest: sourcecode === OVERLOAD_TEST_SOURCE,
   };
