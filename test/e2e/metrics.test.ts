@@ -169,7 +169,8 @@ describe('metrics', () => {
     );
     expect(replays).toBe(1);
     expect(sample(body, 'jobe_balancer_file_store_entries')).toBe(1);
-    expect(sample(body, 'jobe_balancer_file_store_bytes')).toBe(64); // a 5-byte file takes the smallest block: the memory it holds
+    // A 5-byte file takes the smallest block (64 bytes), and its index entry 384 bytes plus its 15-character id (32).
+    expect(sample(body, 'jobe_balancer_file_store_bytes')).toBe(64 + 384 + 32);
   });
 
   it("registers on the host's registry and can require the admin token", async () => {

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AdminState, BackendOptions, HealthState } from './options.js';
+import type { TableUse } from './table-bytes.js';
+
+export type { TableUse } from './table-bytes.js';
 
 /** Where the host framework is: what it already did to the request. */
 export interface HandleOptions {
@@ -47,10 +50,20 @@ export interface BalancerStatus {
   queue: { length: number; maxLength: number; timeoutMs: number };
   /** Runs answered to clients, by outcome code (`"http_503"` etc. for answers without a result). */
   outcomes: Record<string, number>;
+  /** Support files held: `bytes` counts their blocks and index entries (ids included) against `maxBytes`. */
   fileStore: { entries: number; bytes: number; maxBytes: number };
   /** Request bodies held (bytes) and waiting for room, against `bodyMemoryBytes`. */
   bodies: { bytes: number; maxBytes: number; waiting: number };
   affinityBindings: number;
+  /** The tables keyed by what clients send, each bounded in bytes (keys and per-entry overhead counted). */
+  tables: {
+    /** Which backends hold which file ids (`maxFileLocations` md5 ids). */
+    fileLocations: TableUse;
+    /** Job id → backend (`maxAffinityEntries` CodeRunner job ids). */
+    affinityBindings: TableUse;
+    /** File ids a client was just told to upload, for 3 s (10,000 md5 ids). */
+    expectedUploads: TableUse;
+  };
   /** Whether the admin endpoints are on (a token is configured). */
   adminEnabled: boolean;
   startedAt: string;

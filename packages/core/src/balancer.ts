@@ -463,6 +463,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
         waiting: this.bodyBudget.waiting,
       },
       affinityBindings: this.affinity.size,
+      tables: {
+        fileLocations: this.locations.use,
+        affinityBindings: this.affinity.use,
+        expectedUploads: this.files.expectedUploads,
+      },
       adminEnabled: this.settings.adminToken !== null,
       startedAt: this.startedAt.toISOString(),
     };

@@ -5,6 +5,7 @@ export type {
   BalancerStatus,
   HandleOptions,
   JobeBalancer,
+  TableUse,
 } from './api.js';
 export { createBalancer } from './balancer.js';
 export { GATEWAY_HEAP_FLAGS, tuneHeapForGateway } from './heap-settings.js';

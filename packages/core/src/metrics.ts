@@ -90,7 +90,7 @@ export class BalancerMetrics {
     );
     gauge(
       'jobe_balancer_file_store_bytes',
-      'Memory the support files held by the gateway take, with freed blocks kept for reuse (each file in a block of its size class, at most 12.5 % over its size); never more than fileStoreMaxBytes',
+      'Memory the support files held by the gateway take, with freed blocks kept for reuse (each file in a block of its size class, at most 12.5 % over its size) and their index entries, ids included; never more than fileStoreMaxBytes',
       () => sources.fileStore().bytes,
     );
     gauge(

@@ -1,10 +1,19 @@
 import { createHmac } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { CODERUNNER_JOB_ID_LENGTH, stringBytes, type TableUse, tableEntryBytes } from '../table-bytes.js';
 import type { AffinityStore } from './affinity-store.js';
+
+/** Backend names up to this long leave room for `maxEntries` bindings of CodeRunner's 8-digit job ids. */
+const NAME_LENGTH_SIZED_FOR = 32;
+
+/** A binding's memory: its entry and job id, and its backend name (a copy when read from a shared store). */
+const bindingBytes = (jobId: string, backend: string) =>
+  tableEntryBytes(jobId.length) + stringBytes(backend.length);
 
 /**
  * Job id → backend name, for the few seconds one CodeRunner execute() lasts: a bounded local table,
- * and optionally a store shared with other gateway replicas (consulted on a local miss).
+ * and optionally a store shared with other gateway replicas (consulted on a local miss). Bounded in
+ * bytes too, keys and names counted: `maxEntries` CodeRunner bindings fit, fewer with longer job ids.
  */
 export class JobAffinity {
   private readonly bindings: LRUCache<string, string>;
@@ -14,8 +23,11 @@ export class JobAffinity {
     maxEntries: number,
     private readonly shared: AffinityStore | undefined,
   ) {
+    const max = Math.max(1, maxEntries);
     this.bindings = new LRUCache<string, string>({
-      max: Math.max(1, maxEntries),
+      max,
+      maxSize: max * (tableEntryBytes(CODERUNNER_JOB_ID_LENGTH) + stringBytes(NAME_LENGTH_SIZED_FOR)),
+      sizeCalculation: (backend, jobId) => bindingBytes(jobId, backend),
       ttl: ttlMs,
       updateAgeOnGet: true,
     });
@@ -37,6 +49,14 @@ export class JobAffinity {
 
   get size(): number {
     return this.bindings.size;
+  }
+
+  get use(): TableUse {
+    return {
+      entries: this.bindings.size,
+      bytes: this.bindings.calculatedSize,
+      maxBytes: this.bindings.maxSize,
+    };
   }
 
   /** lru-cache drops an expired entry only when it is read: sweep the rest so the table stays small. */

@@ -65,9 +65,13 @@ export class BlockPool {
     return this.usedBytes;
   }
 
-  /** A block of exactly `size` bytes, or undefined when it would take the pool over `maxBytes`. */
-  take(size: number): Block | undefined {
-    if (size > this.slabBytes / 4) return this.takeLarge(size);
+  /**
+   * A block of exactly `size` bytes, or undefined when it would take the pool over `limit` (the owner's share
+   * of `maxBytes` left for blocks; never above `maxBytes`).
+   */
+  take(size: number, limit = this.maxBytes): Block | undefined {
+    const cap = Math.min(limit, this.maxBytes);
+    if (size > this.slabBytes / 4) return this.takeLarge(size, cap);
     const sizeClass = this.sizeClass(size);
     const withFree: Slab | undefined = sizeClass.withFree.values().next().value;
     if (withFree) {
@@ -76,7 +80,7 @@ export class BlockPool {
       withFree.inUse++;
       return { bytes, slab: withFree };
     }
-    if (this.usedBytes + size > this.maxBytes) return undefined;
+    if (this.usedBytes + size > cap) return undefined;
     let slab = sizeClass.cutting;
     if (!slab?.hasRoom) {
       slab = new Slab(this.allocate(this.slabBytes), size);
@@ -110,8 +114,8 @@ export class BlockPool {
     this.keepSpare(slab.memory);
   }
 
-  private takeLarge(size: number): Block | undefined {
-    if (this.usedBytes + size > this.maxBytes) return undefined;
+  private takeLarge(size: number, cap: number): Block | undefined {
+    if (this.usedBytes + size > cap) return undefined;
     this.usedBytes += size;
     return { bytes: this.allocate(size), slab: undefined };
   }

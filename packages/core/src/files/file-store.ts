@@ -1,12 +1,29 @@
 import { LRUCache } from 'lru-cache';
 import { type Cancellation, noop } from '../cancellation.js';
+import { MD5_ID_LENGTH, stringBytes, type TableUse, tableEntryBytes } from '../table-bytes.js';
 import { type Block, BlockPool } from './block-pool.js';
 
 /** A stored file: its bytes are the first `length` bytes of its block. */
 interface StoredFile {
   block: Block;
   length: number;
+  /** What its index entry costs besides the block (`fileEntryBytes`). */
+  entryBytes: number;
 }
+
+/**
+ * A stored file's index entry besides its block: the id, the lru-cache slot (no `max`, so not preallocated),
+ * the StoredFile, its Block and the Buffer view of its bytes. Measured 290 bytes plus the id.
+ */
+const FILE_ENTRY_BYTES = 384;
+
+export function fileEntryBytes(fileId: string): number {
+  return FILE_ENTRY_BYTES + stringBytes(fileId.length);
+}
+
+/** Ids a client was just told to upload are remembered for this long, this many at most (md5 ids). */
+const EXPECTED_UPLOADS = 10_000;
+const EXPECTED_UPLOAD_MS = 3_000;
 
 /**
  * The size class of an n-byte file: n rounded up to 1/8 of its power of two (at most 12.5 % unused),
@@ -21,6 +38,8 @@ export function blockSize(length: number): number {
 /**
  * The gateway's copies of support files (decoded bytes), bounded in bytes, least recently used out first.
  * With them any backend can be given a file a client PUT through the gateway, without the client's help.
+ * The bound covers the files' blocks and their index entries (ids included): a flood of empty files under
+ * long ids costs what it holds, like a few large files.
  *
  * The files live in blocks of a `BlockPool`, whose memory is reused for the next files instead of being
  * left to the garbage collector (dead copies waiting for a major GC once added a third to the store's
@@ -29,24 +48,39 @@ export function blockSize(length: number): number {
 export class FileStore {
   private readonly files: LRUCache<string, StoredFile>;
   private readonly pool: BlockPool;
+  /** Bytes of the files' index entries (`fileEntryBytes` each), counted with the blocks against `maxBytes`. */
+  private indexBytes = 0;
   /** File ids a client was just told to upload (Jobe's 404 went back to it), for a few seconds. */
-  private readonly expected = new LRUCache<string, true>({ max: 10_000, ttl: 3_000 });
+  private readonly expected = new LRUCache<string, true>({
+    max: EXPECTED_UPLOADS,
+    maxSize: EXPECTED_UPLOADS * tableEntryBytes(MD5_ID_LENGTH),
+    sizeCalculation: (_, fileId) => tableEntryBytes(fileId.length),
+    ttl: EXPECTED_UPLOAD_MS,
+  });
   private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(readonly maxBytes: number) {
     this.pool = new BlockPool(Math.max(1, maxBytes));
     this.files = new LRUCache<string, StoredFile>({
       maxSize: Math.max(1, maxBytes),
-      sizeCalculation: (file) => file.block.bytes.length,
-      dispose: (file) => this.pool.give(file.block),
+      sizeCalculation: (file) => file.block.bytes.length + file.entryBytes,
+      dispose: (file) => {
+        this.indexBytes -= file.entryBytes;
+        this.pool.give(file.block);
+      },
     });
   }
 
-  /** A block for `length` bytes, evicting the least recently used files until the pool has one. */
-  private claim(length: number): Block | undefined {
+  /**
+   * A block for `length` bytes, evicting the least recently used files until the pool has one within what
+   * the index (with the new entry's `entryBytes`) leaves of `maxBytes`.
+   */
+  private claim(length: number, entryBytes: number): Block | undefined {
     const size = blockSize(length);
     for (;;) {
-      const block = this.pool.take(size);
+      // A free block of the class is already counted in the pool's bytes: those must leave room too.
+      const room = this.maxBytes - this.indexBytes - entryBytes;
+      const block = this.pool.bytes <= room ? this.pool.take(size, room) : undefined;
       if (block || this.files.size === 0) return block;
       this.files.pop();
     }
@@ -102,11 +136,13 @@ export class FileStore {
 
   private store(fileId: string, length: number, fill: (bytes: Buffer) => void): boolean {
     this.files.delete(fileId);
-    if (blockSize(length) > this.maxBytes) return false;
-    const block = this.claim(length);
+    const entryBytes = fileEntryBytes(fileId);
+    if (blockSize(length) + entryBytes > this.maxBytes) return false;
+    const block = this.claim(length, entryBytes);
     if (!block) return false;
     fill(block.bytes);
-    this.files.set(fileId, { block, length });
+    this.indexBytes += entryBytes;
+    this.files.set(fileId, { block, length, entryBytes });
     this.expected.delete(fileId);
     const waiting = this.waiters.get(fileId);
     if (waiting) {
@@ -130,9 +166,18 @@ export class FileStore {
     return this.files.size;
   }
 
-  /** Memory the files take, with blocks kept for reuse: never more than `maxBytes`. */
+  /** Memory the files take, with blocks kept for reuse and the index: never more than `maxBytes`. */
   get bytes(): number {
-    return this.pool.bytes;
+    return this.pool.bytes + this.indexBytes;
+  }
+
+  /** The ids a client was told to upload, remembered for a few seconds (entries and bytes, with bound). */
+  get expectedUploads(): TableUse {
+    return {
+      entries: this.expected.size,
+      bytes: this.expected.calculatedSize,
+      maxBytes: this.expected.maxSize,
+    };
   }
 }
 
@@ -141,14 +186,24 @@ const TRACKED_BACKENDS = 30;
 
 /**
  * Which backends are known to hold which file ids (learnt from PUTs and successful runs), bounded.
- * A file's holders are a bit set of backends, so that 20,000 entries cost no object each.
+ * A file's holders are a bit set of backends, so that 20,000 entries cost no object each. Bounded in
+ * bytes too, ids counted: `maxFileIds` entries of md5 ids fit, fewer of longer ids.
  */
 export class FileLocations {
   private readonly holders: LRUCache<string, number>;
   private readonly bits = new Map<string, number>();
 
   constructor(maxFileIds: number) {
-    this.holders = new LRUCache<string, number>({ max: Math.max(1, maxFileIds) });
+    const max = Math.max(1, maxFileIds);
+    this.holders = new LRUCache<string, number>({
+      max,
+      maxSize: max * tableEntryBytes(MD5_ID_LENGTH),
+      sizeCalculation: (_, fileId) => tableEntryBytes(fileId.length),
+    });
+  }
+
+  get use(): TableUse {
+    return { entries: this.holders.size, bytes: this.holders.calculatedSize, maxBytes: this.holders.maxSize };
   }
 
   private assignBit(backend: string): number | undefined {
