@@ -154,6 +154,13 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
     body: '{"file_contents": "aGVsbG8="}',
   },
   { name: 'HEAD of a file never PUT', method: 'HEAD', path: '/jobe/index.php/restapi/files/neverputfile99' },
+  { name: 'HEAD of the file id "0" (PHP: no id)', method: 'HEAD', path: '/jobe/index.php/restapi/files/0' },
+  {
+    name: 'PUT of a file id longer than a file name may be',
+    method: 'PUT',
+    path: `/jobe/index.php/restapi/files/${'L'.repeat(256)}`,
+    body: '{"file_contents": "aGVsbG8="}',
+  },
   { name: 'GET languages with a trailing slash', method: 'GET', path: '/jobe/index.php/restapi/languages/' },
   { name: 'GET runs (no such route)', method: 'GET', path: RUNS },
   { name: 'DELETE runs', method: 'DELETE', path: RUNS },

@@ -107,7 +107,15 @@ const putBody = fc.oneof(
   oddValue.map((value) => JSON.stringify(value)),
   fc.string({ maxLength: 20 }),
 );
-const putId = fc.oneof(fc.stringMatching(/^[0-9a-zA-Z]{1,40}$/), fc.constantFrom('a.b', 'abc-def', '%2e%2e'));
+/** An id holding an md5 (Jobe stores it under two directories), padded to `length` characters. */
+const hashedId = (length: number) => `f00d${'0123456789abcdef'.repeat(2)}`.padEnd(length, 'X');
+const putId = fc.oneof(
+  fc.stringMatching(/^[0-9a-zA-Z]{1,40}$/),
+  fc.constantFrom('a.b', 'abc-def', '%2e%2e', '0'),
+  // Around the longest name a file system takes (255), and 259 for hashed ids.
+  fc.stringMatching(/^[0-9a-zA-Z]{250,262}$/),
+  fc.constantFrom(hashedId(259), hashedId(260)),
+);
 
 const nested = (n: number) => `{"file_contents":"QUJD","x":${'['.repeat(n)}${']'.repeat(n)}}`;
 const withBytes = (before: string, bytes: number[], after: string) =>
@@ -248,10 +256,11 @@ describe('the gateway answers like a lone Jobe, whatever the body (differential,
     expect(direct.status).toBe(jobeStatus);
   });
 
-  it('PUT files/<id>', async () => {
+  it('PUT files/<id>, then HEAD it', async () => {
     await fc.assert(
       fc.asyncProperty(putId, putBody, async (id, body) => {
         await expectJobesAnswer('PUT', `/jobe/index.php/restapi/files/${id}`, body);
+        await expectJobesAnswer('HEAD', `/jobe/index.php/restapi/files/${id}`, undefined);
       }),
       { numRuns: 300, seed: 20261128 },
     );
