@@ -9,7 +9,8 @@ const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 class Slab {
   cut = 0;
   inUse = 0;
-  readonly free: Buffer[] = [];
+  /** Offsets of the blocks given back (numbers, not views: a view costs ~100 bytes of V8 heap). */
+  readonly free: number[] = [];
 
   constructor(
     readonly memory: Buffer,
@@ -27,10 +28,22 @@ interface SizeClass {
   cutting: Slab | undefined;
 }
 
-/** A block of memory: the first bytes of a slab's share, or a large block of its own. */
-export interface Block {
-  readonly bytes: Buffer;
-  readonly slab: Slab | undefined;
+/**
+ * A block of memory: `size` bytes at `offset` of a slab's memory, or a large block of its own (offset 0).
+ * It keeps no Buffer view of its own: a store of tiny files holds one Block per file in V8's heap.
+ */
+export class Block {
+  constructor(
+    readonly memory: Buffer,
+    readonly offset: number,
+    readonly size: number,
+    readonly slab: Slab | undefined,
+  ) {}
+
+  /** A view of the block's bytes, made on each call: to be used at once, not kept. */
+  get bytes(): Buffer {
+    return this.memory.subarray(this.offset, this.offset + this.size);
+  }
 }
 
 /**
@@ -75,10 +88,10 @@ export class BlockPool {
     const sizeClass = this.sizeClass(size);
     const withFree: Slab | undefined = sizeClass.withFree.values().next().value;
     if (withFree) {
-      const bytes = withFree.free.pop() as Buffer;
+      const offset = withFree.free.pop() as number;
       if (withFree.free.length === 0) sizeClass.withFree.delete(withFree);
       withFree.inUse++;
-      return { bytes, slab: withFree };
+      return new Block(withFree.memory, offset, size, withFree);
     }
     if (this.usedBytes + size > cap) return undefined;
     let slab = sizeClass.cutting;
@@ -86,25 +99,25 @@ export class BlockPool {
       slab = new Slab(this.allocate(this.slabBytes), size);
       sizeClass.cutting = slab;
     }
-    const bytes = slab.memory.subarray(slab.cut, slab.cut + size);
+    const block = new Block(slab.memory, slab.cut, size, slab);
     slab.cut += size;
     slab.inUse++;
     this.usedBytes += size;
-    return { bytes, slab };
+    return block;
   }
 
   /** Gives a block back. The bytes must not be used afterwards: they will hold another file. */
   give(block: Block): void {
     const slab = block.slab;
     if (!slab) {
-      this.usedBytes -= block.bytes.length;
-      this.keepSpare(block.bytes);
+      this.usedBytes -= block.size;
+      this.keepSpare(block.memory);
       return;
     }
     const sizeClass = this.sizeClass(slab.blockSize);
     slab.inUse--;
     if (slab.inUse > 0) {
-      slab.free.push(block.bytes);
+      slab.free.push(block.offset);
       sizeClass.withFree.add(slab);
       return;
     }
@@ -117,7 +130,7 @@ export class BlockPool {
   private takeLarge(size: number, cap: number): Block | undefined {
     if (this.usedBytes + size > cap) return undefined;
     this.usedBytes += size;
-    return { bytes: this.allocate(size), slab: undefined };
+    return new Block(this.allocate(size), 0, size, undefined);
   }
 
   private sizeClass(size: number): SizeClass {
