@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
 const options = parseArgs({
-  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads',
+  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads,file-ids',
   quick: false,
 });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -53,6 +53,8 @@ const BENCHES = {
   },
   // Many large uploads at once: bodies held within bodyMemoryBytes (about 90 s).
   uploads: { file: 'uploads.mjs', quick: ['--clients', '4,8', '--fileMb', '1'] },
+  // 200,000 PUTs of distinct 259-character file ids: every table within its bytes (about 80 s).
+  'file-ids': { file: 'file-ids.mjs', quick: ['--ids', '5000'] },
 };
 
 function run(name) {
