@@ -22,6 +22,14 @@ export function tableEntryBytes(keyLength: number): number {
   return LRU_ENTRY_BYTES + stringBytes(keyLength);
 }
 
+/**
+ * A table's bound in bytes: `entries` entries of the size it is sized for, and never less than one entry of
+ * the largest size its keys may have (lru-cache drops an entry larger than the whole table).
+ */
+export function tableBound(entries: number, entryBytes: number, largestEntryBytes: number): number {
+  return Math.max(entries * entryBytes, largestEntryBytes);
+}
+
 /** The length of a CodeRunner file id (an md5 in hex) and job id (8 hex digits): what the bounds are sized for. */
 export const MD5_ID_LENGTH = 32;
 export const CODERUNNER_JOB_ID_LENGTH = 8;

@@ -94,6 +94,15 @@ describe('tables keyed by what clients send are bounded in bytes, keys counted',
     expect(long.use.entries).toBe(Math.floor(long.use.maxBytes / tableEntryBytes(MAX_FILE_ID_LENGTH)));
   });
 
+  it('a table of one entry still takes one entry of the longest key', () => {
+    const locations = new FileLocations(1);
+    locations.add('x'.repeat(MAX_FILE_ID_LENGTH), 'jobe1');
+    expect(locations.holds('x'.repeat(MAX_FILE_ID_LENGTH), 'jobe1')).toBe(true);
+    const affinity = new JobAffinity(60_000, 1, undefined);
+    affinity.bind('j'.repeat(64), 'jobe1');
+    expect(affinity.use.entries).toBe(1);
+  });
+
   it("job bindings: CodeRunner's 8-digit ids fill the bound; 64-character ids take their share", () => {
     const coderunner = new JobAffinity(60_000, 1000, undefined);
     for (const id of ids(5000, 8)) coderunner.bind(id, 'jobe-server-with-a-long-name-01');

@@ -1,10 +1,18 @@
 import { createHmac } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { CODERUNNER_JOB_ID_LENGTH, stringBytes, type TableUse, tableEntryBytes } from '../table-bytes.js';
+import {
+  CODERUNNER_JOB_ID_LENGTH,
+  stringBytes,
+  type TableUse,
+  tableBound,
+  tableEntryBytes,
+} from '../table-bytes.js';
 import type { AffinityStore } from './affinity-store.js';
 
 /** Backend names up to this long leave room for `maxEntries` bindings of CodeRunner's 8-digit job ids. */
 const NAME_LENGTH_SIZED_FOR = 32;
+/** The longest job id `jobIdOf()` accepts. */
+const MAX_JOB_ID_LENGTH = 64;
 
 /** A binding's memory: its entry and job id, and its backend name (a copy when read from a shared store). */
 const bindingBytes = (jobId: string, backend: string) =>
@@ -26,7 +34,11 @@ export class JobAffinity {
     const max = Math.max(1, maxEntries);
     this.bindings = new LRUCache<string, string>({
       max,
-      maxSize: max * (tableEntryBytes(CODERUNNER_JOB_ID_LENGTH) + stringBytes(NAME_LENGTH_SIZED_FOR)),
+      maxSize: tableBound(
+        max,
+        tableEntryBytes(CODERUNNER_JOB_ID_LENGTH) + stringBytes(NAME_LENGTH_SIZED_FOR),
+        tableEntryBytes(MAX_JOB_ID_LENGTH) + stringBytes(NAME_LENGTH_SIZED_FOR),
+      ),
       sizeCalculation: (backend, jobId) => bindingBytes(jobId, backend),
       ttl: ttlMs,
       updateAgeOnGet: true,

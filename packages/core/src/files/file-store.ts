@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { type Cancellation, noop } from '../cancellation.js';
-import { MD5_ID_LENGTH, stringBytes, type TableUse, tableEntryBytes } from '../table-bytes.js';
+import { MAX_FILE_ID_LENGTH } from '../protocol/file-ids.js';
+import { MD5_ID_LENGTH, stringBytes, type TableUse, tableBound, tableEntryBytes } from '../table-bytes.js';
 import { type Block, BlockPool } from './block-pool.js';
 
 /** A stored file: its bytes are the first `length` bytes of its block. */
@@ -54,7 +55,11 @@ export class FileStore {
   /** File ids a client was just told to upload (Jobe's 404 went back to it), for a few seconds. */
   private readonly expected = new LRUCache<string, true>({
     max: EXPECTED_UPLOADS,
-    maxSize: EXPECTED_UPLOADS * tableEntryBytes(MD5_ID_LENGTH),
+    maxSize: tableBound(
+      EXPECTED_UPLOADS,
+      tableEntryBytes(MD5_ID_LENGTH),
+      tableEntryBytes(MAX_FILE_ID_LENGTH),
+    ),
     sizeCalculation: (_, fileId) => tableEntryBytes(fileId.length),
     ttl: EXPECTED_UPLOAD_MS,
   });
@@ -201,7 +206,7 @@ export class FileLocations {
     const max = Math.max(1, maxFileIds);
     this.holders = new LRUCache<string, number>({
       max,
-      maxSize: max * tableEntryBytes(MD5_ID_LENGTH),
+      maxSize: tableBound(max, tableEntryBytes(MD5_ID_LENGTH), tableEntryBytes(MAX_FILE_ID_LENGTH)),
       sizeCalculation: (_, fileId) => tableEntryBytes(fileId.length),
     });
   }
