@@ -11,30 +11,41 @@
  *               own connection, `Expect: 100-continue` like libcurl); runs go on until every upload is answered.
  *
  *   node bench/body-attacks.mjs [--scenarios baseline,idle8,idle64,uploads500] [--seconds 10] [--clients 8]
- *                               [--variant cli] [--bodyIdleTimeoutMs 0] [--json out.json]
+ *                               [--variant cli] [--bodyIdleTimeoutMs 0] [--bodyMemoryMiB 0]
+ *                               [--queueTimeoutMs 0] [--traceSlowMs 0] [--json out.json]
  *
+ * With `--variant core`, JOBE_BALANCER_CORE_MODULE=<a build's dist/index.js> measures another build of the
+ * core (e.g. the one before this change; give it `--queueTimeoutMs 10000`, or its runs wait 60 s for room).
+ * The attackers run in a worker thread, so that their work does not delay this thread's runs.
  * Figures: p50/p99/max of the runs' latency (the whole CodeRunner cycle: POST, and on a 404 the PUTs and a
  * second POST), runs that failed (outcome 21 included), and what the attackers got.
  */
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { md5, runLikeCodeRunner, sendOnNewConnection } from './lib/coderunner.mjs';
 import { startChild } from './lib/ipc.mjs';
 import { loadLine, machineLine, ms, parseArgs, summarize, table, writeJson } from './lib/stats.mjs';
 
-const options = parseArgs({
-  scenarios: 'baseline,idle8,idle64,uploads500',
-  seconds: 10,
-  clients: 8,
-  questions: 8,
-  uploadMb: 1,
-  variant: 'cli',
-  /** 0: the gateway's default. */
-  bodyIdleTimeoutMs: 0,
-  /** 0: the gateway's default (60 s); a run waiting longer for room gets outcome 21. */
-  queueTimeoutMs: 0,
-  json: '',
-});
+const options = isMainThread
+  ? parseArgs({
+      scenarios: 'baseline,idle8,idle64,uploads500',
+      seconds: 10,
+      clients: 8,
+      questions: 8,
+      uploadMb: 1,
+      variant: 'cli',
+      /** 0: the gateway's default. */
+      bodyIdleTimeoutMs: 0,
+      /** 0: the gateway's default (64 MiB). */
+      bodyMemoryMiB: 0,
+      /** 0: the gateway's default (60 s); a run waiting longer for room gets outcome 21. */
+      queueTimeoutMs: 0,
+      /** Prints the exchanges of every run slower than this (0: none). */
+      traceSlowMs: 0,
+      json: '',
+    })
+  : workerData.options;
 
 const SIM_PROCESS = fileURLToPath(new URL('./lib/sim-process.mjs', import.meta.url));
 const GATEWAY_PROCESS = fileURLToPath(new URL('./lib/gateway-process.mjs', import.meta.url));
@@ -58,7 +69,9 @@ async function runLoad(jobeHost, questions, until) {
   const client = async () => {
     while (!until()) {
       const question = questions[next++ % questions.length];
+      const trace = [];
       const run = await runLikeCodeRunner(jobeHost, {
+        trace,
         language_id: 'python3',
         sourcecode: RUN_SOURCE,
         files: question.files,
@@ -66,6 +79,13 @@ async function runLoad(jobeHost, questions, until) {
       const correct =
         run.error === null && run.result?.outcome === 15 && run.result.stdout === question.expected;
       records.push({ latencyMs: run.latencyMs, correct, outcome: run.result?.outcome ?? null });
+      if (options.traceSlowMs > 0 && run.latencyMs > options.traceSlowMs) {
+        const at = trace[0]?.sentAt ?? 0;
+        const steps = trace.map(
+          (t) => `${t.method} ${t.status} +${ms(t.sentAt - at)}..${ms(t.answeredAt - at)}`,
+        );
+        console.log(`slow run (${ms(run.latencyMs)}): ${steps.join(', ')} ${run.transportError ?? ''}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: options.clients }, client));
@@ -133,7 +153,8 @@ async function uploadFlood(jobeHost, count) {
       const response = await sendOnNewConnection({
         url: `${jobeHost}/jobe/index.php/restapi/files/upload${i}x${Date.now()}`,
         method: 'PUT',
-        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+        // With its length, as libcurl sends it (Node would send a body after `Expect: 100-continue` chunked).
+        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length },
         body,
       });
       statuses[response.status] = (statuses[response.status] ?? 0) + 1;
@@ -153,6 +174,7 @@ async function measure(scenario) {
     slowStartMs: 0,
   };
   if (options.bodyIdleTimeoutMs > 0) gatewayOptions.bodyIdleTimeoutMs = options.bodyIdleTimeoutMs;
+  if (options.bodyMemoryMiB > 0) gatewayOptions.bodyMemoryBytes = options.bodyMemoryMiB * MiB;
   if (options.queueTimeoutMs > 0) gatewayOptions.queue = { timeoutMs: options.queueTimeoutMs };
   const gateway = await startChild(GATEWAY_PROCESS, { variant: options.variant, options: gatewayOptions });
   const jobeHost = gateway.url;
@@ -171,20 +193,24 @@ async function measure(scenario) {
   let records;
   const deadline = performance.now() + options.seconds * 1000;
   const timeUp = () => performance.now() > deadline;
-  if (scenario.startsWith('idle')) {
-    const idle = idleAttack(jobeHost, Number(scenario.slice(4)));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  if (scenario === 'baseline') {
     records = await runLoad(jobeHost, questions, timeUp);
-    attack = idle.stop();
-  } else if (scenario.startsWith('uploads')) {
-    let uploading = true;
-    const flood = uploadFlood(jobeHost, Number(scenario.slice(7))).finally(() => {
-      uploading = false;
-    });
-    records = await runLoad(jobeHost, questions, () => !uploading && timeUp());
-    attack = await flood;
   } else {
-    records = await runLoad(jobeHost, questions, timeUp);
+    const attacker = new Worker(new URL(import.meta.url), { workerData: { options, scenario, jobeHost } });
+    const summary = new Promise((resolve) => attacker.once('message', resolve));
+    if (scenario.startsWith('idle')) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      records = await runLoad(jobeHost, questions, timeUp);
+      attacker.postMessage('stop');
+    } else {
+      let attacking = true;
+      summary.then(() => {
+        attacking = false;
+      });
+      records = await runLoad(jobeHost, questions, () => !attacking && timeUp());
+    }
+    attack = await summary;
+    await attacker.terminate();
   }
   await gateway.close();
   await sim.close();
@@ -200,28 +226,40 @@ async function measure(scenario) {
   };
 }
 
-console.log(`# Runs while clients attack the body budget (${options.variant})\n`);
-console.log(machineLine());
-console.log(`load average: ${loadLine()}`);
-console.log(
-  `\n${options.clients} CodeRunner clients run questions (${options.questions} questions, 2 support files each, ` +
-    `#sim sleep 20) for ${options.seconds} s per scenario; 2 jobe-sim backends of 16 workers; bodyIdleTimeoutMs ` +
-    `${options.bodyIdleTimeoutMs > 0 ? options.bodyIdleTimeoutMs : 'default (5000)'}.\n`,
-);
-const results = [];
-for (const scenario of options.scenarios.split(',').filter(Boolean)) results.push(await measure(scenario));
-console.log(
-  table(
-    ['scenario', 'runs', 'failed (outcome 21)', 'p50', 'p99', 'max', 'the attackers got'],
-    results.map((r) => [
-      r.scenario,
-      String(r.runs),
-      `${r.failed} (${r.overloads})`,
-      ms(r.latency.p50),
-      ms(r.latency.p99),
-      ms(r.latency.max),
-      r.attack,
-    ]),
-  ),
-);
-writeJson(options.json, { options, results });
+if (!isMainThread) {
+  const { scenario, jobeHost } = workerData;
+  if (scenario.startsWith('idle')) {
+    const idle = idleAttack(jobeHost, Number(scenario.slice(4)));
+    parentPort.once('message', () => parentPort.postMessage(idle.stop()));
+  } else if (scenario.startsWith('uploads')) {
+    parentPort.postMessage(await uploadFlood(jobeHost, Number(scenario.slice(7))));
+  } else {
+    throw new Error(`unknown scenario ${scenario}`);
+  }
+} else {
+  console.log(`# Runs while clients attack the body budget (${options.variant})\n`);
+  console.log(machineLine());
+  console.log(`load average: ${loadLine()}`);
+  console.log(
+    `\n${options.clients} CodeRunner clients run questions (${options.questions} questions, 2 support files each, ` +
+      `#sim sleep 20) for ${options.seconds} s per scenario; 2 jobe-sim backends of 16 workers; bodyIdleTimeoutMs ` +
+      `${options.bodyIdleTimeoutMs > 0 ? options.bodyIdleTimeoutMs : 'default (5000)'}.\n`,
+  );
+  const results = [];
+  for (const scenario of options.scenarios.split(',').filter(Boolean)) results.push(await measure(scenario));
+  console.log(
+    table(
+      ['scenario', 'runs', 'failed (outcome 21)', 'p50', 'p99', 'max', 'the attackers got'],
+      results.map((r) => [
+        r.scenario,
+        String(r.runs),
+        `${r.failed} (${r.overloads})`,
+        ms(r.latency.p50),
+        ms(r.latency.p99),
+        ms(r.latency.max),
+        r.attack,
+      ]),
+    ),
+  );
+  writeJson(options.json, { options, results });
+}
