@@ -1,62 +1,17 @@
-import * as http from 'node:http';
-import { silentLogger } from '@jobe-balancer/core';
+import { type BalancerOptions, silentLogger } from '@jobe-balancer/core';
 import { type JobeSim, startJobeSim } from '@jobe-balancer/jobe-sim';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { md5 } from '../support/coderunner-client.js';
 import { waitFor } from '../support/fleet.js';
 import type { GatewayFactory, GatewayHandle } from '../support/gateway-factory.js';
 import { gatewayFactories } from '../support/gateways.js';
-import { sendOnNewConnection } from '../support/http.js';
+import { sendOnNewConnection, startRequest } from '../support/http.js';
 
 const KiB = 1024;
 const BODY_LIMIT = 1024 * KiB;
 const QUEUE_TIMEOUT_MS = 600;
+const IDLE_MS = 1500;
 const OVERLOAD_BODY = '{"run_id":"0","outcome":21,"cmpinfo":"","stdout":"","stderr":""}';
-
-interface PartialRequest {
-  /** Writes the rest of the body and ends the request. */
-  finish(): void;
-  /** Drops the connection mid-body. */
-  abort(): void;
-  /** Status once answered (-1 if the connection closed first). */
-  status: Promise<number>;
-  answered(): boolean;
-}
-
-/** A request whose headers and first `sentBytes` of body go out now, the rest only on `finish()`. */
-function startRequest(
-  url: string,
-  method: 'PUT' | 'POST',
-  body: Buffer,
-  sentBytes: number,
-  chunked = false,
-): PartialRequest {
-  const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8' };
-  if (!chunked) headers['Content-Length'] = body.length;
-  const req = http.request(url, { method, headers, agent: false });
-  let done = false;
-  const status = new Promise<number>((resolve) => {
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => {
-        done = true;
-        resolve(res.statusCode ?? -1);
-      });
-    });
-    req.on('error', () => {
-      done = true;
-      resolve(-1);
-    });
-  });
-  req.flushHeaders();
-  if (sentBytes > 0) req.write(body.subarray(0, sentBytes));
-  return {
-    finish: () => req.end(body.subarray(sentBytes)),
-    abort: () => req.destroy(),
-    status,
-    answered: () => done,
-  };
-}
 
 /** A PUT files/<id> body of about `bytes` bytes, and the file's id. */
 function fileBody(bytes: number, tag: string): { id: string; body: Buffer } {
@@ -79,9 +34,15 @@ describe.each(readByTheCore.map((factory) => [factory.name, factory] as const))(
     let gateway: GatewayHandle;
     const fileUrl = (id: string) => `${gateway.jobeHost}/jobe/index.php/restapi/files/${id}`;
     const bodies = () => gateway.balancer.status().bodies;
+    const putWhole = (file: { id: string; body: Buffer }) =>
+      sendOnNewConnection({
+        url: fileUrl(file.id),
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+        body: file.body,
+      });
 
-    beforeEach(async () => {
-      sim = await startJobeSim({ name: 'jobe1' });
+    const startGateway = async (options: Partial<BalancerOptions> = {}) => {
       gateway = await factory.start({
         backends: [{ name: sim.name, url: sim.url }],
         logger: silentLogger,
@@ -89,8 +50,19 @@ describe.each(readByTheCore.map((factory) => [factory.name, factory] as const))(
         bodyLimitBytes: BODY_LIMIT,
         bodyMemoryBytes: BODY_LIMIT,
         queue: { timeoutMs: QUEUE_TIMEOUT_MS },
+        ...options,
       });
       await gateway.balancer.checkNow();
+    };
+    /** A gateway whose stalled bodies are cut after IDLE_MS, long before a body waiting for room gives up. */
+    const restartWithIdleTimeout = async () => {
+      await gateway.close();
+      await startGateway({ bodyIdleTimeoutMs: IDLE_MS, queue: { timeoutMs: 10_000 } });
+    };
+
+    beforeEach(async () => {
+      sim = await startJobeSim({ name: 'jobe1' });
+      await startGateway();
     });
 
     afterEach(async () => {
@@ -140,12 +112,7 @@ describe.each(readByTheCore.map((factory) => [factory.name, factory] as const))(
           headers: { 'Content-Type': 'application/json; charset=utf-8' },
           body: runBody,
         }),
-        sendOnNewConnection({
-          url: fileUrl(late.id),
-          method: 'PUT',
-          headers: { 'Content-Type': 'application/json; charset=utf-8' },
-          body: late.body,
-        }),
+        putWhole(late),
       ]);
       expect(Date.now() - started).toBeGreaterThanOrEqual(QUEUE_TIMEOUT_MS - 50);
       expect([run.status, run.body.toString()]).toEqual([200, OVERLOAD_BODY]);
@@ -173,19 +140,64 @@ describe.each(readByTheCore.map((factory) => [factory.name, factory] as const))(
       slow.finish();
       expect(await slow.status).toBe(204);
       const next = fileBody(700 * KiB, 'next');
-      const put = await sendOnNewConnection({
-        url: fileUrl(next.id),
-        method: 'PUT',
-        headers: { 'Content-Type': 'application/json; charset=utf-8' },
-        body: next.body,
-      });
+      const put = await putWhole(next);
       expect(put.status).toBe(204);
       expect(bodies().bytes).toBe(0);
     });
 
+    it('holds no share for a client that sends nothing, and answers it 408 after bodyIdleTimeoutMs, closed', async () => {
+      await restartWithIdleTimeout();
+      const started = performance.now();
+      const idle = startRequest(fileUrl('idleclient1'), 'PUT', Buffer.alloc(0), 0, {
+        declaredLength: BODY_LIMIT,
+        keepAlive: true,
+      });
+      await waitFor(() => gateway.balancer.inFlightTotal() === 1, 'the gateway to see the idle request');
+      expect(bodies().bytes).toBe(0);
+
+      // The whole budget is still there for a client that sends.
+      const sender = fileBody(700 * KiB, 'sender');
+      const put = await putWhole(sender);
+      expect(put.status).toBe(204);
+
+      const answer = await idle.response;
+      expect(performance.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 50);
+      expect(answer.status).toBe(408);
+      expect(answer.headers.connection).toBe('close');
+      expect(JSON.parse(answer.body.toString())).toBe(
+        `Request body sent nothing for ${IDLE_MS} ms; the Jobe gateway closed the connection`,
+      );
+      await idle.closed;
+      expect(bodies()).toEqual({ bytes: 0, maxBytes: BODY_LIMIT, waiting: 0 });
+      expect(sim.stats().puts).toBe(0);
+    });
+
+    it('answers a body that stalls halfway 408 and gives its share at once to the body waiting for it', async () => {
+      await restartWithIdleTimeout();
+      const stalling = fileBody(700 * KiB, 'stalls');
+      const stalled = startRequest(fileUrl(stalling.id), 'PUT', stalling.body, 300 * KiB, {
+        keepAlive: true,
+      });
+      await waitFor(() => bodies().bytes === stalling.body.length, 'the stalling body to take its share');
+      const next = fileBody(700 * KiB, 'waits');
+      const waiting = startRequest(fileUrl(next.id), 'PUT', next.body, 0);
+      waiting.finish();
+      await waitFor(() => bodies().waiting === 1, 'the second body to wait');
+
+      const answer = await stalled.response;
+      expect(answer.status).toBe(408);
+      expect(answer.headers.connection).toBe('close');
+      await stalled.closed;
+      expect(await waiting.status).toBe(204);
+      const stored = async (id: string) =>
+        (await sendOnNewConnection({ url: fileUrl(id), method: 'HEAD', headers: {} })).status;
+      expect([await stored(stalling.id), await stored(next.id)]).toEqual([404, 204]);
+      expect(bodies()).toEqual({ bytes: 0, maxBytes: BODY_LIMIT, waiting: 0 });
+    });
+
     it('holds a chunked body to the body limit while it arrives, then only to its size', async () => {
       const chunked = fileBody(40 * KiB, 'chunked');
-      const slow = startRequest(fileUrl(chunked.id), 'PUT', chunked.body, 20 * KiB, true);
+      const slow = startRequest(fileUrl(chunked.id), 'PUT', chunked.body, 20 * KiB, { chunked: true });
       await waitFor(() => bodies().bytes === BODY_LIMIT, 'the chunked body to hold the limit');
       const small = fileBody(8 * KiB, 'small');
       const waiting = startRequest(fileUrl(small.id), 'PUT', small.body, 0);

@@ -39,6 +39,71 @@ export interface WireResponse {
 export const CURL_EXPECT_100_THRESHOLD = 1024 * 1024;
 const CURL_EXPECT_100_TIMEOUT_MS = 1000;
 
+export interface PartialRequest {
+  /** Writes the rest of the body and ends the request. */
+  finish(): void;
+  /** Drops the connection mid-body. */
+  abort(): void;
+  /** Status once answered (-1 if the connection closed first). */
+  status: Promise<number>;
+  /** The whole answer, once answered (status -1 if the connection closed first). */
+  response: Promise<WireResponse>;
+  /** Resolves when the gateway (or the client) has closed the connection. */
+  closed: Promise<void>;
+  answered(): boolean;
+}
+
+/**
+ * A request on a fresh TCP connection whose headers and first `sentBytes` of body go out now, the rest only
+ * on `finish()`: a slow or idle client. `declaredLength` (default the body's length) is the Content-Length
+ * sent; with `chunked` none is. With `keepAlive` the client asks to keep the connection, so that a close
+ * is the server's doing.
+ */
+export function startRequest(
+  url: string,
+  method: 'PUT' | 'POST',
+  body: Buffer,
+  sentBytes: number,
+  {
+    chunked = false,
+    declaredLength = body.length,
+    keepAlive = false,
+  }: { chunked?: boolean; declaredLength?: number; keepAlive?: boolean } = {},
+): PartialRequest {
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8' };
+  if (!chunked) headers['Content-Length'] = declaredLength;
+  if (keepAlive) headers['Connection'] = 'keep-alive';
+  const req = http.request(url, { method, headers, agent: false });
+  let done = false;
+  const response = new Promise<WireResponse>((resolve) => {
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        done = true;
+        resolve({ status: res.statusCode ?? -1, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', (error) => {
+      done = true;
+      resolve({ status: -1, headers: {}, body: Buffer.alloc(0), error });
+    });
+  });
+  const closed = new Promise<void>((resolve) => {
+    req.on('socket', (socket) => socket.once('close', () => resolve()));
+  });
+  req.flushHeaders();
+  if (sentBytes > 0) req.write(body.subarray(0, sentBytes));
+  return {
+    finish: () => req.end(body.subarray(sentBytes)),
+    abort: () => req.destroy(),
+    status: response.then((answer) => answer.status),
+    response,
+    closed,
+    answered: () => done,
+  };
+}
+
 /** One request on a fresh TCP connection (`agent: false`, so `Connection: close`); never rejects. */
 export function sendOnNewConnection(request: WireRequest): Promise<WireResponse> {
   return new Promise((resolve) => {

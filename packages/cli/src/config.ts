@@ -58,6 +58,9 @@ const TOP_LEVEL_KEYS = [
   'maxFileLocations',
   'bodyLimitBytes',
   'bodyMemoryBytes',
+  'bodyIdleTimeoutMs',
+  'smallBodyBytes',
+  'smallBodyReserveBytes',
   'apiKeys',
   'cookieName',
   'cookieSecret',
@@ -322,6 +325,9 @@ export function parseConfig(raw: unknown): ParseConfigResult {
   take(config, 'maxFileLocations', raw, (v) => check.integer('maxFileLocations', v, 1));
   take(config, 'bodyLimitBytes', raw, (v) => check.integer('bodyLimitBytes', v, 1));
   take(config, 'bodyMemoryBytes', raw, (v) => check.integer('bodyMemoryBytes', v, 1));
+  take(config, 'bodyIdleTimeoutMs', raw, (v) => check.millis('bodyIdleTimeoutMs', v, 1));
+  take(config, 'smallBodyBytes', raw, (v) => check.integer('smallBodyBytes', v, 1));
+  take(config, 'smallBodyReserveBytes', raw, (v) => check.integer('smallBodyReserveBytes', v, 0));
   take(config, 'apiKeys', raw, (v) => parseApiKeys(check, v));
   take(config, 'cookieName', raw, (v) =>
     typeof v === 'string' && COOKIE_NAME.test(v)

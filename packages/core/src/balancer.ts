@@ -14,8 +14,8 @@ import { handleHeadFile, handlePutFile } from './handlers/files.js';
 import { handleLanguages } from './handlers/languages.js';
 import { handleRun } from './handlers/runs.js';
 import { HealthChecker } from './health/health-checker.js';
-import { BodyTooLargeError, readBody } from './http/body.js';
-import { BodyBudget } from './http/body-budget.js';
+import { BodyIdleError, BodyTooLargeError, readBody } from './http/body.js';
+import { BodyBudget, type BodyShare } from './http/body-budget.js';
 import { jsonLineLogger } from './logger.js';
 import { BalancerMetrics, type Endpoint } from './metrics.js';
 import type { AdminState, BackendOptions, BalancerOptions, Logger } from './options.js';
@@ -43,11 +43,6 @@ interface Answer {
   /** The backend whose affinity cookie the answer carries. */
   cookieFor?: Backend | undefined;
   outcome?: number | null;
-}
-
-/** The share of the body budget one request holds, given back when it is answered. */
-interface BodyHold {
-  bytes: number;
 }
 
 /** A body that waited for room under `bodyMemoryBytes` until the queue timeout. */
@@ -97,6 +92,8 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       publicMetrics: options.admin?.publicMetrics ?? true,
       queueMaxLength: options.queue?.maxLength ?? 2000,
       queueTimeoutMs: options.queue?.timeoutMs ?? 60_000,
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? 5_000,
+      smallBodyBytes: options.smallBodyBytes ?? 256 * 1024,
     };
     this.backendSettings = {
       defaultCapacity: options.maxConcurrent ?? 16,
@@ -109,7 +106,12 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     };
     this.backendList = options.backends.map((backend) => new Backend(backend, this.backendSettings, true));
     this.files = new FileStore(options.fileStoreMaxBytes ?? 64 * MiB);
-    this.bodyBudget = new BodyBudget(options.bodyMemoryBytes ?? 64 * MiB, this.settings.queueTimeoutMs);
+    const bodyMemory = options.bodyMemoryBytes ?? 64 * MiB;
+    this.bodyBudget = new BodyBudget(
+      bodyMemory,
+      options.smallBodyReserveBytes ?? Math.min(8 * MiB, bodyMemory - this.settings.bodyLimitBytes),
+      this.settings.queueTimeoutMs,
+    );
     this.locations = new FileLocations(options.maxFileLocations ?? 20_000);
     this.affinity = new JobAffinity(
       options.affinityTtlMs ?? 60_000,
@@ -227,7 +229,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       if (!res.writableFinished) clientGone.cancel('client');
     };
     res.once('close', onClose);
-    const hold: BodyHold = { bytes: 0 };
+    const hold: BodyShare = { bytes: 0, region: 'shared' };
     try {
       const route = parseRoute(options.path ?? req.url ?? '/');
       const answer = await this.answer(route, req, options, clientGone, hold);
@@ -246,7 +248,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
         res.destroy();
       }
     } finally {
-      if (hold.bytes > 0) this.bodyBudget.give(hold.bytes);
+      if (hold.bytes > 0) this.bodyBudget.give(hold);
       res.off('close', onClose);
       this.activeRequests--;
     }
@@ -255,7 +257,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   private async body(
     req: IncomingMessage,
     options: HandleOptions,
-    hold: BodyHold,
+    hold: BodyShare,
     clientGone: Cancellation,
   ): Promise<Buffer> {
     const limit = this.settings.bodyLimitBytes;
@@ -271,32 +273,35 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   }
 
   /**
-   * Takes the body's share of `bodyMemoryBytes` before reading it: its Content-Length, or the body limit
-   * for a chunked body (the rest given back once it is read). Reserving up front, rather than as bytes
-   * arrive, means bodies half read can never hold the budget between them and wait for each other.
+   * Takes the body's share of `bodyMemoryBytes` once its first bytes have arrived: its Content-Length, or
+   * the body limit for a chunked body (the rest given back once it is read). A client that sends nothing
+   * holds nothing, and is answered after `bodyIdleTimeoutMs`; reserving the whole share at once, rather
+   * than as bytes arrive, means bodies half read can never hold the budget between them and wait for each
+   * other (docs/decisions/0015-idle-bodies-and-small-bodies-first.md).
    */
   private async readBodyWithinBudget(
     req: IncomingMessage,
     limit: number,
-    hold: BodyHold,
+    hold: BodyShare,
     clientGone: Cancellation,
   ): Promise<Buffer> {
     const declared = Number(req.headers['content-length']);
-    const share = Number.isSafeInteger(declared) && declared >= 0 ? declared : limit;
-    if (share > 0 && share <= limit && !req.readableEnded) {
-      const budget = this.bodyBudget;
-      if (!budget.tryTake(share)) {
-        const grant = await budget.take(share, clientGone);
-        if (grant === 'timeout') throw new BodyWaitTimeout(budget.maxBytes);
-        if (grant === 'cancelled') throw new Error('client left while its body waited for room');
-      }
-      hold.bytes = share;
-    }
-    const body = await readBody(req, limit);
-    if (hold.bytes > body.length) {
-      this.bodyBudget.give(hold.bytes - body.length);
-      hold.bytes = body.length;
-    }
+    const sized = Number.isSafeInteger(declared) && declared >= 0;
+    const share = sized ? declared : limit;
+    const small = sized && declared <= this.settings.smallBodyBytes;
+    const budget = this.bodyBudget;
+    const admit =
+      share > 0 && share <= limit
+        ? () => {
+            if (budget.tryTake(share, small, hold)) return true as const;
+            return budget.take(share, small, hold, clientGone).then((grant) => {
+              if (grant === 'timeout') throw new BodyWaitTimeout(budget.maxBytes);
+              if (grant === 'cancelled') throw new Error('client left while its body waited for room');
+            });
+          }
+        : undefined;
+    const body = await readBody(req, { limit, idleTimeoutMs: this.settings.bodyIdleTimeoutMs, admit });
+    if (hold.bytes > body.length) budget.give(hold, hold.bytes - body.length);
     return body;
   }
 
@@ -319,7 +324,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     req: IncomingMessage,
     options: HandleOptions,
     clientGone: Cancellation,
-    hold: BodyHold,
+    hold: BodyShare,
   ): Promise<Answer | null> {
     const method = req.method ?? 'GET';
     const notFound = (): Answer => ({
@@ -402,6 +407,19 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
             `The Jobe gateway already holds its limit of ${error.maxBytes} bytes of request bodies; try again`,
           ),
           endpoint: route.kind === 'file' ? 'files_put' : 'admin',
+        };
+      }
+      if (error instanceof BodyIdleError) {
+        // Apache's mod_reqtimeout answers a stalled body with 408 (so would the Apache in front of a
+        // real Jobe); CodeRunner shows it as an unexpected sandbox error and does not grade the attempt.
+        this.logger.warn({ event: 'body-idle-timeout', idleMs: error.idleMs }, error.message);
+        const timedOut = gatewayError(
+          408,
+          `Request body sent nothing for ${error.idleMs} ms; the Jobe gateway closed the connection`,
+        );
+        return {
+          response: { ...timedOut, headers: { ...timedOut.headers, connection: 'close' } },
+          endpoint: route.kind === 'runs' ? 'runs' : route.kind === 'file' ? 'files_put' : 'admin',
         };
       }
       if (error instanceof BodyTooLargeError) {

@@ -20,6 +20,8 @@ export interface CoreSettings {
   publicMetrics: boolean;
   queueMaxLength: number;
   queueTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  smallBodyBytes: number;
 }
 
 /** What the request handlers share: the balancer's state, without the HTTP plumbing. */

@@ -111,6 +111,19 @@ export interface BalancerOptions {
    * and a PUT a 503.
    */
   bodyMemoryBytes?: number;
+  /**
+   * A body that sends no byte for this long (before its first byte, or between two) is answered 408 and
+   * its connection closed, giving its share of bodyMemoryBytes back (default 5000 ms). A body holds no
+   * share until its first bytes arrive.
+   */
+  bodyIdleTimeoutMs?: number;
+  /** Bodies whose Content-Length is at most this count as small: every run (default 256 KiB). */
+  smallBodyBytes?: number;
+  /**
+   * Part of bodyMemoryBytes only small bodies may hold, so that runs never wait behind large uploads
+   * (default the smaller of 8 MiB and bodyMemoryBytes - bodyLimitBytes; at most that difference).
+   */
+  smallBodyReserveBytes?: number;
   /** When set, POST runs and PUT files need one of these as `X-API-KEY` (Jobe's 403 texts otherwise). */
   apiKeys?: string[];
   /** Name of the affinity cookie (default `JOBEBALANCER`). */

@@ -77,6 +77,21 @@ export function validateOptions(options: BalancerOptions): void {
       `bodyMemoryBytes: must be at least bodyLimitBytes (${bodyLimit}), or a body of the largest size could never be read`,
     );
   }
+  positive(errors, 'bodyIdleTimeoutMs', options.bodyIdleTimeoutMs);
+  positive(errors, 'smallBodyBytes', options.smallBodyBytes);
+  positive(errors, 'smallBodyReserveBytes', options.smallBodyReserveBytes, { zeroOk: true });
+  const bodyMemory = options.bodyMemoryBytes ?? 64 * 1024 * 1024;
+  if (
+    typeof options.smallBodyReserveBytes === 'number' &&
+    options.smallBodyReserveBytes > bodyMemory - bodyLimit
+  ) {
+    errors.push(
+      `smallBodyReserveBytes: must be at most bodyMemoryBytes - bodyLimitBytes (${bodyMemory - bodyLimit}), or a body of the largest size could never be read`,
+    );
+  }
+  if (typeof options.smallBodyBytes === 'number' && options.smallBodyBytes > bodyLimit) {
+    errors.push(`smallBodyBytes: must be at most bodyLimitBytes (${bodyLimit})`);
+  }
   positive(errors, 'fileStoreMaxBytes', options.fileStoreMaxBytes, { zeroOk: true });
   positive(errors, 'slowStartMs', options.slowStartMs, { zeroOk: true });
   for (const key of [

@@ -89,5 +89,5 @@ export function frameworkServerError(accept: string | undefined): JobeResponse {
 }
 
 /** The gateway's own failures: a JSON string, like Jobe's messages, with a status CodeRunner reports as "sandbox server may be down". */
-export const gatewayError = (status: 413 | 502 | 503 | 504, message: string): JobeResponse =>
+export const gatewayError = (status: 408 | 413 | 502 | 503 | 504, message: string): JobeResponse =>
   jsonString(status, message);
