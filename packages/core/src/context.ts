@@ -20,6 +20,7 @@ export interface CoreSettings {
   publicMetrics: boolean;
   queueMaxLength: number;
   queueTimeoutMs: number;
+  batch: { enabled: boolean; maxRuns: number; maxShare: number };
 }
 
 /** What the request handlers share: the balancer's state, without the HTTP plumbing. */

@@ -14,6 +14,7 @@ export type {
   AdminState,
   BackendOptions,
   BalancerOptions,
+  BatchOptions,
   CanaryOptions,
   HealthOptions,
   HealthState,
