@@ -4,6 +4,7 @@
  * at once, off unless enabled, behind the API keys.
  */
 import { JobeBadRequestError, JobeClient, type JobeExchange } from '@jobe-balancer/client';
+import { type BalancerOptions, createBalancer } from '@jobe-balancer/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, startFleet, waitFor } from '../support/fleet.js';
 import { sendOnNewConnection } from '../support/http.js';
@@ -213,5 +214,17 @@ describe('batch endpoint', () => {
     expect(slot).toMatchObject({ status: 'fulfilled', value: { stdout: 'k\n' } });
     const [refused] = await client({ host: f.jobeHost }).runAll([testCase('k')], [], { via: 'batch' });
     expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'AUTH_ERROR', httpStatus: 403 } });
+  });
+
+  it('validates its options like the others', () => {
+    const batch = { enabled: 'yes', maxRuns: 1.5, maxShare: 0 } as unknown as BalancerOptions['batch'];
+    expect(() => createBalancer({ backends: [{ name: 'a', url: 'http://127.0.0.1:1' }], batch })).toThrow(
+      [
+        'jobe-balancer: invalid options:',
+        '  batch.enabled: must be true or false, got "yes"',
+        '  batch.maxRuns: must be a positive integer, got 1.5',
+        '  batch.maxShare: must be a number above 0 and at most 1, got 0',
+      ].join('\n'),
+    );
   });
 });
