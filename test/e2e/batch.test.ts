@@ -9,22 +9,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, startFleet, waitFor } from '../support/fleet.js';
 import { sendOnNewConnection } from '../support/http.js';
 
-const fleets: Fleet[] = [];
-const clients: JobeClient[] = [];
-async function fleet(options: Parameters<typeof startFleet>[0]): Promise<Fleet> {
-  const started = await startFleet(options);
-  fleets.push(started);
-  return started;
-}
-function client(options: ConstructorParameters<typeof JobeClient>[0]): JobeClient {
-  const made = new JobeClient(options);
-  clients.push(made);
-  return made;
+/** Whatever a test opened, closed after it (clients before the fleet they talk to). */
+const opened: Array<{ close(): Promise<void> }> = [];
+function track<T extends { close(): Promise<void> }>(thing: T): T {
+  opened.push(thing);
+  return thing;
 }
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(fleets.splice(0).map((f) => f.close()));
+  for (const thing of opened.splice(0).reverse()) await thing.close();
 });
+const fleet = async (options: Parameters<typeof startFleet>[0]) => track(await startFleet(options));
+const client = (options: ConstructorParameters<typeof JobeClient>[0]) => track(new JobeClient(options));
 
 const inFlight = (f: Fleet) => f.balancer.status().backends.reduce((sum, b) => sum + b.inFlight, 0);
 const postBatch = (url: string, body: unknown, headers: Record<string, string> = {}) =>

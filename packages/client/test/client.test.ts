@@ -43,12 +43,6 @@ const testCase = (label: string, sleepMs = 0) => ({
   sourcecode: `#sim sleep ${sleepMs}\n#sim print ${label}\n#sim server`,
 });
 
-/** A deterministic job-id source: each call returns the next value. */
-function sequence(values: number[]): () => number {
-  let i = 0;
-  return () => values[i++ % values.length]!;
-}
-
 describe('JobeClient against jobe-sim', () => {
   let jobe: JobeSim;
   beforeAll(async () => {
