@@ -55,6 +55,12 @@ describe('batch endpoint', () => {
       } else
         expect(slot).toMatchObject({ status: 'fulfilled', value: { outcome: 15, stdout: `case${i}\n` } });
     });
+    // Split into batches of 3, two in flight at once: the same slots in the same order.
+    const split = await jobe.runAll(specs, [], { via: 'batch', batchSize: 3, concurrency: 2 });
+    expect(split.map((slot) => slot.status)).toEqual(settled.map((slot) => slot.status));
+    expect(split.map((slot) => (slot.status === 'fulfilled' ? slot.value.stdout : null))).toEqual(
+      settled.map((slot) => (slot.status === 'fulfilled' ? slot.value.stdout : null)),
+    );
     // The raw answer: Jobe's status and body per slot.
     const raw = await postBatch(`${f.adminUrl}/batch`, {
       runs: [testCase('a'), { language_id: 'cobol', sourcecode: '' }],

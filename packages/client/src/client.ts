@@ -121,7 +121,10 @@ export type RunSettlement =
   | { status: 'rejected'; reason: JobeError | Error };
 
 export interface RunAllOptions {
-  /** Runs in flight at once (default 4: a quarter of one Jobe's 16 workers). */
+  /**
+   * Runs in flight at once (default 4: a quarter of one Jobe's 16 workers). With `via: 'batch'`: batch
+   * requests in flight at once (default 1); the gateway caps what all batches together hold anyway.
+   */
   concurrency?: number;
   /** Cancels every run not finished: runAll then rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -416,14 +419,28 @@ export class JobeClient {
     const size = options.batchSize ?? 50;
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`runAll: batchSize must be a positive integer, got ${size}`);
-    const settlements: RunSettlement[] = [];
-    for (let from = 0; from < specs.length; from += size) {
-      const chunk = await this.runBatch(specs.slice(from, from + size), files, options.signal);
-      chunk.forEach((settlement, i) => {
-        settlements.push(settlement);
-        options.onSettled?.(from + i, settlement, settlements.length);
-      });
-    }
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`runAll: concurrency must be a positive integer, got ${concurrency}`);
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const settlements = new Array<RunSettlement>(specs.length);
+    let settled = 0;
+    let nextFrom = 0;
+    const worker = async (): Promise<void> => {
+      while (nextFrom < specs.length && !signal?.aborted) {
+        const from = nextFrom;
+        nextFrom += size;
+        const chunk = await this.runBatch(specs.slice(from, from + size), files, signal);
+        chunk.forEach((settlement, i) => {
+          settlements[from + i] = settlement;
+          options.onSettled?.(from + i, settlement, ++settled);
+        });
+      }
+    };
+    const batches = Math.ceil(specs.length / size);
+    await Promise.all(Array.from({ length: Math.min(concurrency, batches) }, worker));
+    signal?.throwIfAborted();
     return settlements;
   }
 
