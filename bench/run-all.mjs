@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
 const options = parseArgs({
-  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads',
+  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads,parallel-tests',
   quick: false,
 });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -53,6 +53,20 @@ const BENCHES = {
   },
   // Many large uploads at once: bodies held within bodyMemoryBytes (about 90 s).
   uploads: { file: 'uploads.mjs', quick: ['--clients', '4,8', '--fileMb', '1'] },
+  // Test cases in parallel: runAll and the batch endpoint, and a regrade beside students (about 4 min).
+  'parallel-tests': {
+    file: 'parallel-tests.mjs',
+    quick: [
+      '--repeats',
+      '1',
+      '--submissions',
+      '10',
+      '--studentBaselineMs',
+      '2000',
+      '--batchConcurrency',
+      '1,8',
+    ],
+  },
 };
 
 function run(name) {
