@@ -217,6 +217,16 @@ describe('batch endpoint', () => {
     expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'AUTH_ERROR', httpStatus: 403 } });
   });
 
+  it('answers 503 while the gateway shuts down, as a single run does', async () => {
+    const f = await fleet({ backends: 1, workers: 2, balancer: { batch: { enabled: true } } });
+    await f.balancer.close(0);
+    const batch = await postBatch(`${f.adminUrl}/batch`, { runs: [testCase('late')] });
+    const run = await postBatch(`${f.jobeHost}/jobe/index.php/restapi/runs`, { run_spec: testCase('late') });
+    expect(batch).toEqual(run);
+    expect(batch.status).toBe(503);
+    expect(f.sims[0]!.stats().runsServed).toBe(0);
+  });
+
   it('validates its options like the others', () => {
     const batch = { enabled: 'yes', maxRuns: 1.5, maxShare: 0 } as unknown as BalancerOptions['batch'];
     expect(() => createBalancer({ backends: [{ name: 'a', url: 'http://127.0.0.1:1' }], batch })).toThrow(

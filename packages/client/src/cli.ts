@@ -16,7 +16,7 @@ tests.json: { "host"?, "files"?: [{ "name", "contents" | "path" }], "runs": [run
 Options:
   --host <jobe_host>     Jobe as CodeRunner's jobe_host setting (a;b;c lists too); or "host" in the file
   --api-key <key>        sent as X-API-KEY
-  --concurrency <n>      runs in flight at once (default 4)
+  --concurrency <n>      runs in flight at once (with --batch: batch requests; default 4)
   --batch                use jobe-balancer's batch endpoint (<mount>/_balancer/batch)
   --timeout-ms <n>       abandon a request after this long
   -h, --help             this text

@@ -438,6 +438,9 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   ): Promise<Answer | null> {
     if (!this.settings.batch.enabled || method !== 'POST')
       return { response: frameworkNotFound(req.headers.accept), endpoint: 'not_found' };
+    if (this.closing) {
+      return { response: gatewayError(503, 'The Jobe gateway is shutting down'), endpoint: 'batch' };
+    }
     const refusal = this.keyRefusal(req.headers);
     if (refusal) return { response: refusal, endpoint: 'batch' };
     const body = await this.body(req, options, hold, clientGone);
