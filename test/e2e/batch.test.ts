@@ -137,6 +137,24 @@ describe('batch endpoint', () => {
     expect(sim.stats().peakWorkers).toBe(4);
   });
 
+  it("bounds the batch runs waiting for their share by the queue's length: the rest get Jobe's overload", async () => {
+    const f = await fleet({
+      backends: 1,
+      workers: 2,
+      balancer: { batch: { enabled: true, maxShare: 0.5 }, queue: { maxLength: 2 } },
+    });
+    const settled = await client({ host: f.jobeHost }).runAll(
+      Array.from({ length: 6 }, (_, i) => testCase(`w${i}`, 100)),
+      [],
+      { via: 'batch' },
+    );
+    // One runs (half of two workers), two wait their turn, three find the waiting line full.
+    expect(
+      settled.map((slot) => (slot.status === 'fulfilled' ? slot.value.stdout : slot.reason.name)),
+    ).toEqual(['w0\n', 'w1\n', 'w2\n', 'JobeOverloadError', 'JobeOverloadError', 'JobeOverloadError']);
+    expect(f.balancer.status().outcomes).toMatchObject({ '15': 3, '21': 3 });
+  });
+
   it('frees the gateway capacity at once when a batch or a runAll is cancelled', async () => {
     const f = await fleet({ backends: 2, workers: 4, balancer: { batch: { enabled: true, maxShare: 1 } } });
     const jobe = client({ host: f.jobeHost });

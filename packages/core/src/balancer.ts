@@ -141,7 +141,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       queueTimeoutMs: this.settings.queueTimeoutMs,
     });
     this.scheduler.onRelease = (backend) => this.afterRelease(backend);
-    this.batchShare = new BatchShare(() => this.backendList, this.settings.batch.maxShare);
+    this.batchShare = new BatchShare(
+      () => this.backendList,
+      this.settings.batch.maxShare,
+      this.settings.queueMaxLength,
+    );
     this.metricsRegistry = options.metricsRegistry ?? BalancerMetrics.ownRegistry();
     this.metrics = new BalancerMetrics(this.metricsRegistry, {
       backends: () => this.backendList,

@@ -2,7 +2,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Cancellation } from '../cancellation.js';
 import type { CoreContext } from '../context.js';
 import { decodeJsonLikePhp } from '../protocol/php-json.js';
-import { type JobeResponse, jsonString, jsonValue } from '../protocol/responses.js';
+import {
+  type JobeResponse,
+  jsonString,
+  jsonValue,
+  OUTCOME_OVERLOAD,
+  overloadResponse,
+} from '../protocol/responses.js';
 import type { BatchShare } from '../scheduling/batch-share.js';
 import { handleRun } from './runs.js';
 
@@ -62,7 +68,15 @@ export async function handleBatch(
   const slots = new Array<BatchSlot>(runs.length);
 
   const runOne = async (index: number): Promise<boolean> => {
-    if (!(await share.acquire(cancellation))) return false;
+    const turn = await share.acquire(cancellation);
+    if (turn === 'cancelled') return false;
+    if (turn === 'full') {
+      // Like a single run that finds the gateway's queue full: Jobe's overload answer, nothing ran.
+      ctx.metrics.queueOverloads.inc({ why: 'queue-full' });
+      onRunAnswered(200, OUTCOME_OVERLOAD);
+      slots[index] = slotOf(overloadResponse());
+      return true;
+    }
     try {
       const runBody = Buffer.from(JSON.stringify({ run_spec: runs[index] }));
       const answer = await handleRun(ctx, runBody, forwarded, cancellation, false);

@@ -5,7 +5,8 @@ import type { Cancellation } from '../cancellation.js';
  * The runs of batches in flight together, held under `maxShare` of the fleet's capacity so that a regrade
  * can never take the workers students' single runs need. One owner for all batches: ten batches at once
  * get the same share as one, not ten times it. Batch runs beyond the share wait here, FIFO, before they
- * enter the scheduler's queue.
+ * enter the scheduler's queue; at most `maxWaiting` of them (the scheduler queue's own bound), so that
+ * many small batches cannot pile up waiters without limit.
  */
 export class BatchShare {
   private running = 0;
@@ -14,6 +15,7 @@ export class BatchShare {
   constructor(
     private readonly backends: () => readonly Backend[],
     private readonly maxShare: number,
+    private readonly maxWaiting: number,
   ) {}
 
   get inFlight(): number {
@@ -27,23 +29,24 @@ export class BatchShare {
     return Math.max(1, Math.floor(capacity * this.maxShare));
   }
 
-  /** Resolves true when the run may start, false if `cancellation` fired first. */
-  acquire(cancellation: Cancellation): Promise<boolean> {
-    if (cancellation.cancelled) return Promise.resolve(false);
+  /** `start` when the run may start; `full` when too many batch runs wait already; `cancelled`. */
+  acquire(cancellation: Cancellation): Promise<'start' | 'full' | 'cancelled'> {
+    if (cancellation.cancelled) return Promise.resolve('cancelled');
     if (this.waiting.length === 0 && this.running < this.limit()) {
       this.running++;
-      return Promise.resolve(true);
+      return Promise.resolve('start');
     }
+    if (this.waiting.length >= this.maxWaiting) return Promise.resolve('full');
     return new Promise((resolve) => {
       const wake = () => {
         stop();
         this.running++;
-        resolve(true);
+        resolve('start');
       };
       const stop = cancellation.onCancel(() => {
         const at = this.waiting.indexOf(wake);
         if (at !== -1) this.waiting.splice(at, 1);
-        resolve(false);
+        resolve('cancelled');
       });
       this.waiting.push(wake);
     });
