@@ -21,7 +21,8 @@
 import * as http from 'node:http';
 import { createBalancer, silentLogger } from '@jobe-balancer/core';
 import { startJobeSim } from '@jobe-balancer/jobe-sim';
-import { md5, newJobId, phpJsonEncode, runLikeCodeRunner, sendOnNewConnection } from './lib/coderunner.mjs';
+import { request } from 'undici';
+import { md5, newJobId, phpJsonEncode, runLikeCodeRunner } from './lib/coderunner.mjs';
 import { startJobIdHashProxy, startRoundRobinProxy } from './lib/proxies.mjs';
 import {
   loadLine,
@@ -263,13 +264,13 @@ const CONTENDERS = {
 // ----------------------------------------------------------------------------------------------- running
 
 async function putFile(host, file) {
-  const response = await sendOnNewConnection({
-    url: `${host}/jobe/index.php/restapi/files/${file.id}`,
+  const response = await request(`${host}/jobe/index.php/restapi/files/${file.id}`, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/json; charset=utf-8' },
     body: phpJsonEncode({ file_contents: Buffer.from(file.contents).toString('base64') }),
   });
-  if (response.status !== 204) throw new Error(`warm-up PUT answered ${response.status}`);
+  await response.body.dump();
+  if (response.statusCode !== 204) throw new Error(`warm-up PUT answered ${response.statusCode}`);
 }
 
 /** `warmupRuns` zero-time runs, 12 at a time, with two small files that the burst never uses. */

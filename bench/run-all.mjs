@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadLine, machineLine, parseArgs } from './lib/stats.mjs';
 
 const options = parseArgs({
-  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads,file-ids',
+  only: 'burst,burst-seeds,overhead,memory,memory-unit,memory-express,uploads,file-ids,parallel-tests',
   quick: false,
 });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -55,6 +55,20 @@ const BENCHES = {
   uploads: { file: 'uploads.mjs', quick: ['--clients', '4,8', '--fileMb', '1'] },
   // 200,000 PUTs of distinct 259-character file ids: every table within its bytes (about 80 s).
   'file-ids': { file: 'file-ids.mjs', quick: ['--ids', '5000'] },
+  // Test cases in parallel: runAll and the batch endpoint, and a regrade beside students (about 4 min).
+  'parallel-tests': {
+    file: 'parallel-tests.mjs',
+    quick: [
+      '--repeats',
+      '1',
+      '--submissions',
+      '10',
+      '--studentBaselineMs',
+      '2000',
+      '--batchConcurrency',
+      '1,8',
+    ],
+  },
 };
 
 function run(name) {

@@ -1,5 +1,6 @@
 // Every package must import from ESM with its public entry points (run after the build).
 import assert from 'node:assert/strict';
+import * as client from '@jobe-balancer/client';
 import * as core from '@jobe-balancer/core';
 import * as heapSettings from '@jobe-balancer/core/heap-settings';
 import * as express from '@jobe-balancer/express';
@@ -8,6 +9,7 @@ import * as sim from '@jobe-balancer/jobe-sim';
 import * as koa from '@jobe-balancer/koa';
 import * as cli from 'jobe-balancer';
 
+assert.equal(typeof client.JobeClient, 'function');
 assert.equal(typeof core.createBalancer, 'function');
 assert.equal(typeof heapSettings.tuneHeapForGateway, 'function');
 assert.equal(typeof express.jobeBalancer, 'function');

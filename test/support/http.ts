@@ -214,83 +214,30 @@ export function parseJsonOrUndefined(text: string): unknown {
   }
 }
 
-interface JsonDialect {
-  /** The UTF-16 code units written as escapes (each half of a surrogate pair matches on its own). */
-  escaped: RegExp;
-  itemSeparator: string;
-  keySeparator: string;
-  /** PHP arrays: `{}` and `{"0":a,"1":b}` are lists. */
-  phpArrays: boolean;
-}
+/** PHP's `json_encode($value)` with default flags: what CodeRunner sends, as the client writes it. */
+export { phpJsonEncode } from '@jobe-balancer/client';
 
-const PHP_DEFAULT: JsonDialect = {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes control characters
-  escaped: /["\\/\u0000-\u001f\u0080-\uffff]/g,
-  itemSeparator: ',',
-  keySeparator: ':',
-  phpArrays: true,
-};
-const PYTHON_DEFAULT: JsonDialect = {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes control characters
-  escaped: /["\\\u0000-\u001f\u007f-\uffff]/g,
-  itemSeparator: ', ',
-  keySeparator: ': ',
-  phpArrays: false,
-};
-
-/**
- * PHP's `json_encode($value)` with default flags: `/` as `\/`, everything outside ASCII as lowercase `\uXXXX`
- * (UTF-16 pairs), no spaces. Plain objects stand for PHP arrays, so an empty one encodes as `[]`.
- */
-export function phpJsonEncode(value: unknown): string {
-  return encode(value, PHP_DEFAULT);
+/** JSON.stringify escapes as Python does below 0x7f; `ensure_ascii` also escapes DEL and everything above. */
+function pythonString(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u007f-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Python's `json.dumps(value)` with default arguments (`ensure_ascii`, `', '` and `': '` separators). */
 export function pythonJsonDumps(value: unknown): string {
-  return encode(value, PYTHON_DEFAULT);
-}
-
-function encode(value: unknown, dialect: JsonDialect): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError(`cannot encode ${value} as JSON`);
     return JSON.stringify(value);
   }
-  if (typeof value === 'string') return encodeString(value, dialect);
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => encode(item, dialect)).join(dialect.itemSeparator)}]`;
-  }
+  if (typeof value === 'string') return pythonString(value);
+  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(', ')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value).filter(([, item]) => item !== undefined);
-    if (dialect.phpArrays && entries.every(([key], index) => key === String(index))) {
-      return `[${entries.map(([, item]) => encode(item, dialect)).join(dialect.itemSeparator)}]`;
-    }
-    const members = entries.map(
-      ([key, item]) => `${encodeString(key, dialect)}${dialect.keySeparator}${encode(item, dialect)}`,
-    );
-    return `{${members.join(dialect.itemSeparator)}}`;
+    return `{${entries.map(([key, item]) => `${pythonString(key)}: ${pythonJsonDumps(item)}`).join(', ')}}`;
   }
   throw new TypeError(`cannot encode a ${typeof value} as JSON`);
-}
-
-const SHORT_ESCAPES: Record<string, string> = {
-  '"': '\\"',
-  '\\': '\\\\',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-
-function encodeString(text: string, dialect: JsonDialect): string {
-  const escaped = text.replace(dialect.escaped, (char) => {
-    const short = SHORT_ESCAPES[char];
-    if (short !== undefined) return short;
-    if (char === '/') return '\\/';
-    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-  return `"${escaped}"`;
 }

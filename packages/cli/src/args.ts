@@ -12,6 +12,7 @@ const OPTIONS = {
   'admin-token': { type: 'string' },
   redis: { type: 'string' },
   'log-level': { type: 'string' },
+  'enable-batch': { type: 'boolean' },
   check: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -26,6 +27,7 @@ export interface CliArgs {
   adminToken?: string;
   redis?: string;
   logLevel?: string;
+  enableBatch: boolean;
   check: boolean;
   help: boolean;
   version: boolean;
@@ -68,6 +70,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     adminToken: values['admin-token'],
     redis: values.redis,
     logLevel: values['log-level'],
+    enableBatch: values['enable-batch'] ?? false,
     check: values.check ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
@@ -88,6 +91,7 @@ Options:
   --max-concurrent N     Runs each backend may hold at once: its jobe_max_users (default 16).
   --admin-token TOKEN    Enables the admin API under <basePath>/_balancer/ (Bearer token).
   --redis URL            redis:// URL: share job-id bindings with other replicas.
+  --enable-batch         Serve POST <basePath>/_balancer/batch (many runs in one request, for regrades).
   --log-level LEVEL      debug, info, warn, error or silent (default info). Logs are JSON lines on stderr.
   --check                Validate the configuration, ask every backend for its languages, and exit.
   -h, --help             Show this help.

@@ -3,6 +3,7 @@ import type {
   AdminState,
   BackendOptions,
   BalancerOptions,
+  BatchOptions,
   CanaryOptions,
   HealthOptions,
   QueueOptions,
@@ -70,6 +71,7 @@ const TOP_LEVEL_KEYS = [
   'retry',
   'timeouts',
   'admin',
+  'batch',
   'port',
   'host',
   'basePath',
@@ -92,6 +94,7 @@ const QUEUE_KEYS = ['maxLength', 'timeoutMs'] as const;
 const RETRY_KEYS = ['maxAttempts', 'afterSend'] as const;
 const TIMEOUT_KEYS = ['connectMs', 'runSlackMs', 'requestMs'] as const;
 const ADMIN_KEYS = ['token', 'publicStatus', 'publicMetrics'] as const;
+const BATCH_KEYS = ['enabled', 'maxRuns', 'maxShare'] as const;
 const ADMIN_STATES: readonly AdminState[] = ['ready', 'drain', 'maint'];
 const NOT_IN_FILES: Record<string, string> = {
   logger: 'cannot be set in a config file (use "logLevel" or --log-level)',
@@ -369,6 +372,17 @@ export function parseConfig(raw: unknown): ParseConfigResult {
       );
       take(admin, 'publicStatus', object, (x) => check.boolean('admin.publicStatus', x));
       take(admin, 'publicMetrics', object, (x) => check.boolean('admin.publicMetrics', x));
+    }),
+  );
+  take(config, 'batch', raw, (v) =>
+    parseSection<BatchOptions>(check, 'batch', v, BATCH_KEYS, (object, batch) => {
+      take(batch, 'enabled', object, (x) => check.boolean('batch.enabled', x));
+      take(batch, 'maxRuns', object, (x) => check.integer('batch.maxRuns', x, 1));
+      take(batch, 'maxShare', object, (x) =>
+        typeof x === 'number' && x > 0 && x <= 1
+          ? x
+          : check.fail('batch.maxShare', `must be a number above 0 and at most 1, got ${describe(x)}`),
+      );
     }),
   );
 

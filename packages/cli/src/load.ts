@@ -105,6 +105,14 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<ResolvedC
   if (args.adminToken !== undefined) setAdminToken(merged, sources, args.adminToken, '--admin-token');
   if (args.redis !== undefined) set(merged, sources, 'redisUrl', args.redis, '--redis');
   if (args.logLevel !== undefined) set(merged, sources, 'logLevel', args.logLevel, '--log-level');
+  if (args.enableBatch) {
+    const batch = merged['batch'];
+    // A malformed `batch` section stays as it is so that the validator reports it.
+    if (batch === undefined || isPlainObject(batch)) {
+      merged['batch'] = { ...batch, enabled: true };
+      sources.set('batch.enabled', '--enable-batch');
+    }
+  }
 
   const result = parseConfig(merged);
   if (!result.ok) {

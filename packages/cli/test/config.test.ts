@@ -181,6 +181,15 @@ describe('parseConfig rejects bad configs with messages that name the key', () =
       ['admin.token: must be a string of at least 8 characters'],
     ],
     [
+      'batch share outside (0, 1] and a flag that is not a boolean',
+      { backends: one, batch: { enabled: 'yes', maxRuns: 0, maxShare: 1.5 } },
+      [
+        'batch.enabled: must be true or false, got "yes"',
+        'batch.maxRuns: must be a positive integer, got 0',
+        'batch.maxShare: must be a number above 0 and at most 1, got 1.5',
+      ],
+    ],
+    [
       'apiKeys not an array',
       { backends: one, apiKeys: 'k' },
       ['apiKeys: must be an array of strings, got "k"'],
@@ -300,6 +309,7 @@ describe('parseConfig accepts good configs', () => {
       retry: { maxAttempts: 2, afterSend: 0 },
       timeouts: { connectMs: 1000, runSlackMs: 20000, requestMs: 5000 },
       admin: { token: 'admin-token', publicStatus: true, publicMetrics: false },
+      batch: { enabled: true, maxRuns: 20, maxShare: 0.25 },
       port: 0,
       host: '127.0.0.1',
       basePath: '/moodle/jobe',

@@ -141,6 +141,22 @@ describe('loadConfig precedence: flags > env > file > defaults', () => {
     expect(config.backends).toEqual([{ name: 'jobe1', url: 'http://chosen' }]);
   });
 
+  it("--enable-batch turns the batch endpoint on and keeps the file's other batch settings", async () => {
+    const path = await file(
+      'batch.json',
+      JSON.stringify({ backends: ['http://b'], batch: { maxShare: 0.25 } }),
+    );
+    const config = await loadConfig({ argv: ['--config', path, '--enable-batch'], env: {} });
+    expect(config.batch).toEqual({ maxShare: 0.25, enabled: true });
+    expect((await loadConfig({ argv: ['--config', path], env: {} })).batch).toEqual({ maxShare: 0.25 });
+    const bad = await file(
+      'bad-batch.json',
+      JSON.stringify({ backends: ['http://b'], batch: { maxShare: 2 } }),
+    );
+    const error = await problems({ argv: ['--config', bad, '--enable-batch'], env: {} });
+    expect(error.errors).toEqual(['batch.maxShare: must be a number above 0 and at most 1, got 2']);
+  });
+
   it('resolves a relative config path against cwd', async () => {
     await file('relative.yml', 'backends: [http://rel]\n');
     const config = await loadConfig({ argv: ['--config', 'relative.yml'], env: {}, cwd: dir });

@@ -4,6 +4,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { JobeClient } from '@jobe-balancer/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CliProcess } from './support/cli-process.js';
 import { startTinyJobe, type TinyJobe } from './support/tiny-jobe.js';
@@ -111,6 +112,24 @@ describe('jobe-balancer serving', () => {
     const answer = await postRun(port, 'hello\n');
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ outcome: 15, stdout: 'hello\n' });
+  });
+
+  it('serves the batch endpoint with --enable-batch, and answers 404 for it without', async () => {
+    jobe = await startTinyJobe();
+    const specs = ['one', 'two', 'three'].map((input) => ({ language_id: 'python3', sourcecode: '', input }));
+    const stdouts = async (port: number) => {
+      const client = new JobeClient({ host: `127.0.0.1:${port}` });
+      const settled = await client.runAll(specs, [], { via: 'batch' });
+      await client.close();
+      return settled.map((slot) => (slot.status === 'fulfilled' ? slot.value.stdout : slot.reason.message));
+    };
+    const port = await startCli(['--enable-batch']);
+    expect(await stdouts(port)).toEqual(['one\n', 'two\n', 'three\n']);
+    await cli?.kill();
+    const without = await startCli();
+    expect(await stdouts(without)).toEqual(
+      specs.map(() => 'Unexpected error from the Jobe server (HTTP 404: "")'),
+    );
   });
 
   it('on SIGTERM during load: finishes every run, refuses new connections, exits 0', async () => {

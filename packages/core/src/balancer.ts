@@ -10,6 +10,7 @@ import { Backend, type BackendSettings, type HealthChange } from './backends/bac
 import { Cancellation } from './cancellation.js';
 import { type CoreContext, type CoreSettings, forwardedHeaders, jobIdOf } from './context.js';
 import { FileLocations, FileStore } from './files/file-store.js';
+import { handleBatch } from './handlers/batch.js';
 import { handleHeadFile, handlePutFile } from './handlers/files.js';
 import { handleLanguages } from './handlers/languages.js';
 import { handleRun } from './handlers/runs.js';
@@ -28,6 +29,7 @@ import {
   OUTCOME_OVERLOAD,
   overloadResponse,
 } from './protocol/responses.js';
+import { BatchShare } from './scheduling/batch-share.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { backendProblems, validateOptions } from './validate-options.js';
 
@@ -55,6 +57,7 @@ class BodyWaitTimeout extends Error {
 class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   readonly settings: CoreSettings;
   readonly scheduler: Scheduler;
+  private readonly batchShare: BatchShare;
   readonly files: FileStore;
   readonly locations: FileLocations;
   private readonly bodyBudget: BodyBudget;
@@ -94,6 +97,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       queueTimeoutMs: options.queue?.timeoutMs ?? 60_000,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? 5_000,
       smallBodyBytes: options.smallBodyBytes ?? 256 * 1024,
+      batch: {
+        enabled: options.batch?.enabled ?? false,
+        maxRuns: options.batch?.maxRuns ?? 100,
+        maxShare: options.batch?.maxShare ?? 0.5,
+      },
     };
     this.backendSettings = {
       defaultCapacity: options.maxConcurrent ?? 16,
@@ -135,6 +143,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       queueTimeoutMs: this.settings.queueTimeoutMs,
     });
     this.scheduler.onRelease = (backend) => this.afterRelease(backend);
+    this.batchShare = new BatchShare(
+      () => this.backendList,
+      this.settings.batch.maxShare,
+      this.settings.queueMaxLength,
+    );
     this.metricsRegistry = options.metricsRegistry ?? BalancerMetrics.ownRegistry();
     this.metrics = new BalancerMetrics(this.metricsRegistry, {
       backends: () => this.backendList,
@@ -207,6 +220,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     }
     this.emit('health', backend.name, change.state, change.reason);
     this.scheduler.pump(true);
+    this.batchShare.pump();
   }
 
   private afterRelease(backend: Backend): void {
@@ -381,6 +395,8 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           }
           return notFound();
         case 'admin': {
+          if (route.segments.length === 1 && route.segments[0] === 'batch')
+            return this.batch(method, req, options, clientGone, hold);
           const response = await handleAdmin(this, this.settings, {
             method,
             segments: route.segments,
@@ -432,6 +448,40 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       if (clientGone.cancelled) return null;
       throw error;
     }
+  }
+
+  /** `POST <mount>/_balancer/batch`, when enabled; otherwise the path does not exist, as in Jobe. */
+  private async batch(
+    method: string,
+    req: IncomingMessage,
+    options: HandleOptions,
+    clientGone: Cancellation,
+    hold: BodyHold,
+  ): Promise<Answer | null> {
+    if (!this.settings.batch.enabled || method !== 'POST')
+      return { response: frameworkNotFound(req.headers.accept), endpoint: 'not_found' };
+    if (this.closing) {
+      return { response: gatewayError(503, 'The Jobe gateway is shutting down'), endpoint: 'batch' };
+    }
+    const refusal = this.keyRefusal(req.headers);
+    if (refusal) return { response: refusal, endpoint: 'batch' };
+    const body = await this.body(req, options, hold, clientGone);
+    await this.firstCheck;
+    const response = await handleBatch(
+      this,
+      this.batchShare,
+      this.settings.batch.maxRuns,
+      body,
+      req.headers,
+      clientGone,
+      (status, outcome) => {
+        if (outcome !== null) {
+          this.metrics.outcomes.inc({ outcome: String(outcome) });
+          this.countClientAnswer(String(outcome));
+        } else if (status !== 404) this.countClientAnswer(`http_${status}`);
+      },
+    );
+    return response === null ? null : { response, endpoint: 'batch' };
   }
 
   private write(req: IncomingMessage, res: ServerResponse, answer: Answer): void {
@@ -510,6 +560,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     this.emit('admin-state', name, state);
     if (state === 'drain' && backend.inFlight === 0) this.emit('drained', name);
     this.scheduler.pump(true);
+    this.batchShare.pump();
   }
 
   addBackend(options: BackendOptions): void {

@@ -22,6 +22,7 @@ export interface CoreSettings {
   queueTimeoutMs: number;
   bodyIdleTimeoutMs: number;
   smallBodyBytes: number;
+  batch: { enabled: boolean; maxRuns: number; maxShare: number };
 }
 
 /** What the request handlers share: the balancer's state, without the HTTP plumbing. */

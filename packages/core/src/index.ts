@@ -15,6 +15,7 @@ export type {
   AdminState,
   BackendOptions,
   BalancerOptions,
+  BatchOptions,
   CanaryOptions,
   HealthOptions,
   HealthState,

@@ -2,7 +2,7 @@ import type { Counter, Histogram, Registry } from 'prom-client';
 import type { Backend } from './backends/backend.js';
 import * as prom from './deps.js';
 
-export type Endpoint = 'runs' | 'files_put' | 'files_head' | 'languages' | 'admin' | 'not_found';
+export type Endpoint = 'runs' | 'files_put' | 'files_head' | 'languages' | 'admin' | 'batch' | 'not_found';
 export type RetryCause =
   | 'connect'
   | 'reset'

@@ -90,6 +90,19 @@ export interface AdminOptions {
   publicMetrics?: boolean;
 }
 
+/** `POST <mount>/_balancer/batch`: many runs in one request, for regrade and question-check scripts. */
+export interface BatchOptions {
+  /** Serve the batch endpoint (default false: it answers 404 like any unknown path). */
+  enabled?: boolean;
+  /** Runs one batch may hold (default 100). */
+  maxRuns?: number;
+  /**
+   * Share of the fleet's capacity (backends ready and not ejected) that batch runs may hold at once, all
+   * batches together, so that students' single runs always find workers (default 0.5; 0 < maxShare <= 1).
+   */
+  maxShare?: number;
+}
+
 export interface BalancerOptions {
   backends: BackendOptions[];
   /** Default capacity of every backend (default 16, Jobe's `jobe_max_users`). */
@@ -137,6 +150,7 @@ export interface BalancerOptions {
   retry?: RetryOptions;
   timeouts?: TimeoutOptions;
   admin?: AdminOptions;
+  batch?: BatchOptions;
   /**
    * Shares job-id bindings between gateway replicas (e.g. `new RedisAffinityStore(ioredisClient)`), for
    * CodeRunner versions without a cookie jar (< 5.4.1). Look-ups slower than 50 ms count as misses.

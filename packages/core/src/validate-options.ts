@@ -128,5 +128,14 @@ export function validateOptions(options: BalancerOptions): void {
   ) {
     errors.push('admin.token: must be a string of at least 8 characters');
   }
+  const batch = options.batch;
+  if (batch !== undefined) {
+    if (batch.enabled !== undefined && typeof batch.enabled !== 'boolean')
+      errors.push(`batch.enabled: must be true or false, got ${JSON.stringify(batch.enabled)}`);
+    positive(errors, 'batch.maxRuns', batch.maxRuns);
+    const share = batch.maxShare;
+    if (share !== undefined && !(typeof share === 'number' && share > 0 && share <= 1))
+      errors.push(`batch.maxShare: must be a number above 0 and at most 1, got ${JSON.stringify(share)}`);
+  }
   if (errors.length > 0) throw new Error(`jobe-balancer: invalid options:\n  ${errors.join('\n  ')}`);
 }

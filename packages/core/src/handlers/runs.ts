@@ -65,6 +65,8 @@ export async function handleRun(
   body: Buffer,
   headers: IncomingHttpHeaders,
   cancellation: Cancellation,
+  /** False for a batch's runs: the files another run is missing come from the same client, after it. */
+  awaitUploads = true,
 ): Promise<RunAnswer | null> {
   // A body PHP would not decode goes to Jobe as it is, for Jobe's own answer.
   const decoded = decodeJsonLikePhp(body);
@@ -72,7 +74,7 @@ export async function handleRun(
   const unknown = unknownLanguage(ctx, inspection);
   if (unknown !== null)
     return { response: unknownLanguageResponse(unknown), backend: undefined, outcome: null };
-  return dispatch(ctx, { inspection, body, headers, cancellation });
+  return dispatch(ctx, { inspection, body, headers, cancellation, waitedForUploads: !awaitUploads });
 }
 
 async function dispatch(ctx: CoreContext, run: RunRequest): Promise<RunAnswer | null> {
