@@ -456,7 +456,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     req: IncomingMessage,
     options: HandleOptions,
     clientGone: Cancellation,
-    hold: BodyHold,
+    hold: BodyShare,
   ): Promise<Answer | null> {
     if (!this.settings.batch.enabled || method !== 'POST')
       return { response: frameworkNotFound(req.headers.accept), endpoint: 'not_found' };
