@@ -29,7 +29,7 @@ import {
   overloadResponse,
 } from './protocol/responses.js';
 import { Scheduler } from './scheduling/scheduler.js';
-import { backendProblems, validateOptions } from './validate-options.js';
+import { checkAddedBackend, validateOptions } from './validate-options.js';
 
 const MiB = 1024 * 1024;
 
@@ -490,9 +490,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   }
 
   addBackend(options: BackendOptions): void {
-    const problems = backendProblems(options, 'backend', new Set(this.backendList.map((b) => b.name)));
-    if (problems.length > 0) throw new Error(problems.join('; '));
-    const backend = new Backend(options, this.backendSettings, false);
+    const checked = checkAddedBackend(
+      options,
+      this.backendList.map((b) => b.name),
+    );
+    const backend = new Backend(checked, this.backendSettings, false);
     this.backendList = [...this.backendList, backend];
     this.cookie.setBackends(this.backendList.map((b) => b.name));
     this.logger.info({ event: 'backend-added', backend: backend.name }, `backend ${backend.name} added`);

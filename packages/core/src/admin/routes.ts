@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { JobeBalancer } from '../api.js';
 import type { CoreSettings } from '../context.js';
+import { InvalidOptionsError, OptionError } from '../options/option-error.js';
 import type { AdminState, BackendOptions } from '../options.js';
 import { type JobeResponse, jsonString, jsonValue } from '../protocol/responses.js';
 import { hasAdminToken } from './auth.js';
@@ -12,6 +13,10 @@ const unauthorized = (): JobeResponse => ({
   ...jsonString(401, 'Admin token required: send Authorization: Bearer <token>'),
   headers: { 'content-type': 'application/json; charset=UTF-8', 'www-authenticate': 'Bearer' },
 });
+
+/** The same coded problems createBalancer and the command report: `{ error, problems: [{ code, path, message }] }`. */
+const cannotAdd = (problems: readonly OptionError[]): JobeResponse =>
+  jsonValue(400, { error: 'Cannot add backend', problems });
 
 export interface AdminRequest {
   method: string;
@@ -74,9 +79,14 @@ async function handleBackendAdmin(
     let options: BackendOptions;
     try {
       options = JSON.parse((await request.body()).toString('utf8')) as BackendOptions;
+    } catch {
+      return cannotAdd([new OptionError('invalid', '', 'the body must be a JSON backend object')]);
+    }
+    try {
       balancer.addBackend(options);
     } catch (error) {
-      return jsonString(400, `Cannot add backend: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof InvalidOptionsError) return cannotAdd(error.problems);
+      throw error;
     }
     return jsonValue(201, find(options.name));
   }
