@@ -439,6 +439,9 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     const usesAffinity =
       jobIdOf(req.headers) !== undefined || this.cookie.backendFrom(req.headers.cookie) !== undefined;
     if (answer.cookieFor && usesAffinity) head.push('set-cookie', this.cookie.header(answer.cookieFor.name));
+    // The rest of a body too large is never read: the connection ends with the answer, instead of
+    // reading (up to gigabytes) to keep it alive.
+    if (response.status === 413) head.push('connection', 'close');
     const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304;
     if (!bodyless) head.push('content-length', String(Buffer.byteLength(response.body)));
     res.writeHead(response.status, head);

@@ -10,8 +10,10 @@ export class BodyTooLargeError extends Error {
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
+    // Too large: the rest stays unread. The 413 closes the connection (Connection: close), so nothing
+    // more of it is read once the answer is flushed.
     if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
+      req.pause();
       reject(new BodyTooLargeError(limit));
       return;
     }
@@ -23,7 +25,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       if (size + chunk.length > limit) {
         cleanup();
-        req.resume();
+        req.pause();
         reject(new BodyTooLargeError(limit));
         return;
       }
