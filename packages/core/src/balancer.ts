@@ -376,8 +376,10 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
           }
           return notFound();
         case 'admin': {
+          const path = options.path ?? req.url ?? '/';
           const response = await handleAdmin(this, this.settings, {
             method,
+            trailingSlash: (path.split('?', 1)[0] ?? '').endsWith('/'),
             segments: route.segments,
             query: route.query,
             headers: req.headers,
