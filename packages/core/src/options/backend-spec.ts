@@ -46,7 +46,7 @@ export const BACKEND_SPEC = [
     key: 'apiKey',
     type: 'string',
     // Sent as a header: a line break or control character would make every request to the backend fail.
-    pattern: /^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$/,
+    pattern: /^[\x20-\x7e]+$/,
     patternText: 'printable ASCII without line breaks',
     maxLength: 1024,
     secret: true,
