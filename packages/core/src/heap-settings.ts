@@ -20,7 +20,8 @@ const newSpaceBytes = (): number =>
  * it there (growth factor 1). V8 reads `max-semi-space-size` only at start-up, which the command cannot
  * choose for the operator; the growth factor it reads at every scavenge. V8 grows the young generation at
  * most once per few scavenges (when as many bytes survived as it holds), and this looks after each
- * collection, so it stops within one doubling of the target.
+ * collection as soon as the event loop turns, so it stops at the target unless one long synchronous task
+ * lets it double twice (V8's own cap, 32 MiB, still holds).
  */
 function holdYoungGeneration(targetBytes: number): void {
   let growing: boolean | undefined;
