@@ -40,6 +40,8 @@ const options = parseArgs({
   variant: 'cli',
   /** Call tuneHeapForGateway() in the gateway first, as a host following docs/operators/sizing.md does (the command always does). */
   tuneHeap: false,
+  /** Another build of heap-settings (its .cjs or .js path) for the gateway: an A/B test of heap settings. */
+  heapSettingsModule: '',
   maxSeconds: 170,
   sampleMs: 2000,
   seed: 1,
@@ -87,6 +89,7 @@ const gateway = await startChild(
   {
     variant: options.variant,
     tuneHeap: options.tuneHeap,
+    ...(options.heapSettingsModule ? { heapSettingsModule: options.heapSettingsModule } : {}),
     options: {
       backends: sim.urls.map((url, i) => ({ name: sim.names[i], url, maxConcurrent: options.workers })),
       fileStoreMaxBytes: options.storeMiB * MiB,

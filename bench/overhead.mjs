@@ -51,7 +51,10 @@ const options = parseArgs({
   /** Each target is measured this many times, interleaved; the tables show the median of each figure. */
   rounds: 3,
   targets: 'direct,plain-proxy,express-proxy,core,cli,express,fastify,koa',
-  /** Extra node flags for every gateway child (space separated), e.g. "--max-semi-space-size=2". */
+  /**
+   * Extra node flags for every gateway child (space separated), e.g. "--max-semi-space-size=2". A single
+   * target can have its own after a colon: `--targets core,cli,cli:--max-semi-space-size=8` (an A/B test).
+   */
   gatewayFlags: '',
   /** Write a V8 CPU profile of each gateway child, rounds only, into this directory (<target>.cpuprofile). */
   profileDir: '',
@@ -186,6 +189,13 @@ async function saturated(origin, children, rampSeconds, measureSeconds) {
     rps: requests / elapsed,
     latency: summarize(latencies),
     cpuPerRequest: children.map((_, i) => cpuMicros(before[i], after[i]) / requests),
+    /** Young-generation collections per 1000 runs, and the main thread's pause in them per run (µs). */
+    scavengesPerKRuns: children.map((_, i) => ((after[i].gc.minor - before[i].gc.minor) * 1000) / requests),
+    gcPausePerRequest: children.map(
+      (_, i) =>
+        ((after[i].gc.minorMs - before[i].gc.minorMs + after[i].gc.majorMs - before[i].gc.majorMs) * 1000) /
+        requests,
+    ),
     systemPerRequest: children.map((_, i) => (after[i].cpu.system - before[i].cpu.system) / requests),
     cpuShare: children.map((_, i) => cpuMicros(before[i], after[i]) / 1e6 / elapsed),
     loadGeneratorCpuShare: (ownCpu.user + ownCpu.system) / 1e6 / elapsed,
@@ -211,6 +221,13 @@ const sim = await startChild(SIM_PROCESS, {
 });
 const backendUrl = sim.urls[0];
 const targets = options.targets.split(',').map((name) => name.trim());
+/**
+ * `cli@/path/heap-settings.js:--flag --other`: the variant, another build of heap-settings for the `cli`
+ * variant (an A/B test of the command's heap settings in the same run), and the node flags of this child.
+ */
+const variantOf = (target) => target.split(':')[0].split('@')[0];
+const heapSettingsOf = (target) => target.split(':')[0].split('@')[1];
+const flagsOf = (target) => [options.gatewayFlags, target.split(':').slice(1).join(':')].join(' ').split(' ');
 const rates = String(options.rates)
   .split(',')
   .map(Number)
@@ -221,13 +238,14 @@ for (const target of targets) {
   const gateway = await startChild(
     GATEWAY_PROCESS,
     {
-      variant: target,
+      variant: variantOf(target),
+      heapSettingsModule: heapSettingsOf(target),
       options: {
         backends: [{ name: 'jobe1', url: backendUrl, maxConcurrent: options.workers }],
         slowStartMs: 0,
       },
     },
-    { execArgv: options.gatewayFlags.split(' ').filter(Boolean) },
+    { execArgv: flagsOf(target).filter(Boolean) },
   );
   gateways.set(target, gateway);
   const warm = await saturated(gateway.url, [gateway], 0, options.warmupSeconds);
@@ -256,7 +274,9 @@ for (let round = 1; round <= options.rounds; round++) {
     const last = children.length - 1;
     console.log(
       `saturated ${busy.rps.toFixed(0)} runs/s` +
-        (gateway ? `, gateway CPU ${busy.cpuPerRequest[0].toFixed(0)} µs/run` : '') +
+        (gateway
+          ? `, gateway CPU ${busy.cpuPerRequest[0].toFixed(0)} µs/run, GC pauses ${busy.gcPausePerRequest[0].toFixed(0)} µs/run`
+          : '') +
         ` (load average ${loadLine()})`,
     );
     rounds.push({
@@ -274,6 +294,8 @@ for (let round = 1; round <= options.rounds; round++) {
       saturatedP50: busy.latency.p50,
       saturatedP99: busy.latency.p99,
       gatewayCpu: gateway ? busy.cpuPerRequest[0] : null,
+      gatewayScavenges: gateway ? busy.scavengesPerKRuns[0] : null,
+      gatewayGcPause: gateway ? busy.gcPausePerRequest[0] : null,
       gatewaySystem: gateway ? busy.systemPerRequest[0] : null,
       gatewayShare: gateway ? busy.cpuShare[0] : null,
       simCpu: busy.cpuPerRequest[last],
@@ -288,7 +310,7 @@ for (const [target, gateway] of gateways) {
   memory[target] = (await gateway.ask('usage')).memory.rss;
   if (options.profileDir) {
     const { path } = await gateway.ask('profile-stop', {
-      path: join(resolve(options.profileDir), `${target}.cpuprofile`),
+      path: join(resolve(options.profileDir), `${target.replace(/[^A-Za-z0-9=-]+/g, '_')}.cpuprofile`),
     });
     console.log(`CPU profile of ${target}: ${path}`);
   }
@@ -316,6 +338,8 @@ const results = targets.map((target) => {
     saturatedP50: figure('saturatedP50'),
     saturatedP99: figure('saturatedP99'),
     gatewayCpu: figure('gatewayCpu'),
+    gatewayScavenges: figure('gatewayScavenges'),
+    gatewayGcPause: figure('gatewayGcPause'),
     gatewaySystem: figure('gatewaySystem'),
     gatewayShare: figure('gatewayShare'),
     simCpu: figure('simCpu'),
@@ -373,6 +397,7 @@ console.log(
       'added p50',
       'added p99',
       'gateway CPU/run (of it system)',
+      'GC pause/run · scavenges per 1000 runs',
       'runs/s per gateway core',
       'cores used: gateway / sim / load gen',
       'gateway RSS',
@@ -386,6 +411,7 @@ console.log(
       r === direct ? '' : added(r.saturatedP50, direct?.saturatedP50 ?? 0),
       r === direct ? '' : added(r.saturatedP99, direct?.saturatedP99 ?? 0),
       r.gatewayCpu === null ? '' : `${micros(r.gatewayCpu)} (${micros(r.gatewaySystem)})`,
+      r.gatewayCpu === null ? '' : `${micros(r.gatewayGcPause)} · ${r.gatewayScavenges.toFixed(0)}`,
       r.gatewayCpu === null ? '' : (1e6 / r.gatewayCpu).toFixed(0),
       `${r.gatewayShare === null ? '-' : r.gatewayShare.toFixed(2)} / ${r.simShare.toFixed(2)} / ${r.loadGeneratorShare.toFixed(2)}`,
       r.rss === null ? '' : `${(r.rss / 1024 / 1024).toFixed(0)} MiB`,

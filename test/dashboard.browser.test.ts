@@ -8,7 +8,7 @@ import { createBalancer, type JobeBalancer } from '@jobe-balancer/core';
 import { startJobeSim } from '@jobe-balancer/jobe-sim';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_HTML } from '../packages/core/src/admin/dashboard.js';
+import { DASHBOARD_ASSETS, DASHBOARD_HTML } from '../packages/core/src/admin/dashboard.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'test-token';
@@ -25,6 +25,18 @@ describe('dashboard page', () => {
     expect(DASHBOARD_HTML).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(DASHBOARD_HTML).not.toMatch(/@import|url\(\s*["']?(https?:)?\/\//i);
     expect(DASHBOARD_HTML).not.toMatch(/api[\s_-]?key/i);
+    for (const { body } of DASHBOARD_ASSETS) {
+      expect(body).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+      expect(body).not.toMatch(/@import|url\(\s*["']?(https?:)?\/\//i);
+    }
+  });
+
+  it('has no inline code, so that a strict Content-Security-Policy allows it', () => {
+    expect(DASHBOARD_HTML).not.toMatch(/<style/i);
+    expect(DASHBOARD_HTML).not.toMatch(/<script(?![^>]*\ssrc=)/i);
+    expect(DASHBOARD_HTML).not.toMatch(/\son[a-z]+\s*=/i);
+    expect(DASHBOARD_HTML).not.toMatch(/\sstyle\s*=/i);
+    expect(DASHBOARD_HTML).not.toMatch(/javascript:/i);
   });
 });
 
@@ -86,6 +98,13 @@ describe.skipIf(skipBrowser)('dashboard in Chromium against a live balancer', ()
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
+    // CSP violations and failed loads of the page's own files are reported as console errors.
+    // The one expected error: status answering 401 while the page has no token yet.
+    page.on('console', (message) => {
+      const unauthorized =
+        message.location().url.endsWith('/_balancer/status') && message.text().includes('401');
+      if (message.type() === 'error' && !unauthorized) errors.push(message.text());
+    });
     await page.goto(`${mountUrl}/_balancer/${hash}`);
     return { page, errors, close: () => context.close() };
   }
@@ -169,6 +188,64 @@ describe.skipIf(skipBrowser)('dashboard in Chromium against a live balancer', ()
       await close();
       await sims[1]!.recover();
       balancer.setBackendState('jobe1', 'ready');
+    }
+  });
+
+  it('is served with a strict Content-Security-Policy, its files cached for good, and cannot be framed', async () => {
+    const page = await fetch(`${mountUrl}/_balancer/`);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await page.text();
+    for (const asset of DASHBOARD_ASSETS) {
+      expect(html).toContain(asset.name);
+      const file = await fetch(`${mountUrl}/_balancer/${asset.name}`);
+      expect(file.status).toBe(200);
+      expect(file.headers.get('content-type')).toBe(asset.contentType);
+      expect(file.headers.get('cache-control')).toContain('immutable');
+      expect(await file.text()).toBe(asset.body);
+    }
+    const unknown = await fetch(`${mountUrl}/_balancer/dashboard.000000000000.js`);
+    expect(unknown.status).toBe(404);
+    await unknown.arrayBuffer();
+    // Without the slash, the page's relative URLs would miss `_balancer/`: redirected.
+    const bare = await fetch(`${mountUrl}/_balancer`, { redirect: 'manual' });
+    expect(bare.status).toBe(308);
+    expect(new URL(bare.headers.get('location') ?? '', `${mountUrl}/_balancer`).href).toBe(
+      `${mountUrl}/_balancer/`,
+    );
+
+    // A page of another origin that frames the dashboard (clickjacking its drain buttons) gets nothing.
+    const attacker = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><iframe id="victim" src="${mountUrl}/_balancer/#token=${TOKEN}"></iframe>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      const refused: string[] = [];
+      tab.on('console', (message) => refused.push(message.text()));
+      await tab.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      await expect
+        .poll(() => refused.join('\n'), POLL)
+        .toMatch(/Refused to (display|frame)|Framing '[^']*' violates/);
+      const framed = tab.frames().find((frame) => frame.url().includes('/_balancer/'));
+      const cards = framed
+        ? await framed
+            .locator('header.top')
+            .count()
+            .catch(() => 0)
+        : 0;
+      expect(cards).toBe(0);
+    } finally {
+      await context.close();
+      attacker.closeAllConnections();
+      await new Promise((resolve) => attacker.close(resolve));
     }
   });
 

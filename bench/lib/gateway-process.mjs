@@ -5,7 +5,7 @@
  * or `plain-proxy`, the minimal Node reverse proxy of bench/lib/proxies.mjs (no balancer), as the floor of
  * what any Node HTTP proxy costs on the machine; or `express-proxy` (Express 5 + http-proxy-middleware, no
  * balancer), the floor of an Express gateway.
- * argv[2]: JSON `{ variant, options, tuneHeap? }` where options are createBalancer()'s (the logger is silent)
+ * argv[2]: JSON `{ variant, options, tuneHeap?, heapSettingsModule? }` where options are createBalancer()'s (the logger is silent)
  * and tuneHeap calls tuneHeapForGateway() first (the `cli` variant always does, as the command does).
  * Every variant serves the Jobe API at `<url>/jobe/index.php/restapi/...`.
  */
@@ -17,10 +17,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serveParent, usage } from './ipc.mjs';
 
-const { variant, options: given, tuneHeap = false } = JSON.parse(process.argv[2] ?? '{}');
+const { variant, options: given, tuneHeap = false, heapSettingsModule } = JSON.parse(process.argv[2] ?? '{}');
 if (variant === 'cli' || tuneHeap) {
   // Like the command (and a host following docs/operators/sizing.md), before anything else is loaded.
-  const { tuneHeapForGateway } = await import('@jobe-balancer/core/heap-settings');
+  // heapSettingsModule: the path of another build of it, for an A/B test in the same run.
+  const { tuneHeapForGateway } = await import(
+    heapSettingsModule ? pathToFileURL(heapSettingsModule).href : '@jobe-balancer/core/heap-settings'
+  );
   tuneHeapForGateway();
 }
 

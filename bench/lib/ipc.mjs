@@ -3,6 +3,7 @@
  * fork one, wait for it to listen, ask it questions over IPC, close it.
  */
 import { fork } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 
 export async function startChild(script, config, { execArgv = [], env = {} } = {}) {
   const child = fork(script, [JSON.stringify(config)], {
@@ -60,6 +61,22 @@ export function serveParent(handlers, close) {
   });
 }
 
+/** Collections in this process so far: young-generation (scavenges) and the rest, count and pause ms. */
+const collections = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+let observing = false;
+function observeCollections() {
+  if (observing) return;
+  observing = true;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const minor = entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR;
+      collections[minor ? 'minor' : 'major']++;
+      collections[minor ? 'minorMs' : 'majorMs'] += entry.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+
 export function usage() {
-  return { cpu: process.cpuUsage(), memory: process.memoryUsage() };
+  observeCollections();
+  return { cpu: process.cpuUsage(), memory: process.memoryUsage(), gc: { ...collections } };
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
+import { suggestKey as suggest } from '@jobe-balancer/core';
 import { ConfigError } from './errors.js';
-import { suggest } from './validate.js';
 
 /** Command-line flags. These names are stable: operators and scripts rely on them. */
 const OPTIONS = {

@@ -1,5 +1,4 @@
-import type { BackendOptions } from '@jobe-balancer/core';
-import { languagesUrl } from './backend-url.js';
+import { type BackendOptions, languagesUrl } from '@jobe-balancer/core';
 import type { ResolvedConfig } from './config.js';
 
 export interface BackendCheck {

@@ -1,6 +1,5 @@
 import type {
   AdminOptions,
-  AdminState,
   BackendOptions,
   BalancerOptions,
   BatchOptions,
@@ -10,7 +9,7 @@ import type {
   RetryOptions,
   TimeoutOptions,
 } from '@jobe-balancer/core';
-import { normaliseBackendUrl } from './backend-url.js';
+import { checkBackend, MAX_BACKEND_CONCURRENCY } from '@jobe-balancer/core';
 import { Checker, describe, isPlainObject, joinPath, type PlainObject } from './validate.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -80,7 +79,6 @@ const TOP_LEVEL_KEYS = [
   'logLevel',
   'redisUrl',
 ] as const;
-const BACKEND_KEYS = ['name', 'url', 'apiKey', 'maxConcurrent', 'weight', 'state'] as const;
 const HEALTH_KEYS = [
   'intervalMs',
   'timeoutMs',
@@ -95,14 +93,12 @@ const RETRY_KEYS = ['maxAttempts', 'afterSend'] as const;
 const TIMEOUT_KEYS = ['connectMs', 'runSlackMs', 'requestMs'] as const;
 const ADMIN_KEYS = ['token', 'publicStatus', 'publicMetrics'] as const;
 const BATCH_KEYS = ['enabled', 'maxRuns', 'maxShare'] as const;
-const ADMIN_STATES: readonly AdminState[] = ['ready', 'drain', 'maint'];
 const NOT_IN_FILES: Record<string, string> = {
   logger: 'cannot be set in a config file (use "logLevel" or --log-level)',
   metricsRegistry: 'cannot be set in a config file (the gateway uses its own registry)',
 };
 
 const MIN_TOKEN_LENGTH = 8;
-const BACKEND_NAME = /^[A-Za-z0-9_.-]+$/;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BASE_PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
 // The core's defaults, needed only to compare a configured ejection period with the other one.
@@ -131,32 +127,21 @@ function backendFromString(text: string, index: number): PlainObject {
   return { name: `jobe${index + 1}`, url: text.trim() };
 }
 
-function parseBackend(check: Checker, path: string, raw: unknown, index: number): BackendOptions | undefined {
+function parseBackend(
+  check: Checker,
+  path: string,
+  raw: unknown,
+  index: number,
+  taken: ReadonlyMap<string, string>,
+): BackendOptions | undefined {
   const entry = typeof raw === 'string' ? backendFromString(raw, index) : raw;
   if (!isPlainObject(entry)) {
     return check.fail(path, `must be a backend object, "url" or "name=url", got ${describe(raw)}`);
   }
-  check.knownKeys(path, entry, BACKEND_KEYS);
-  const nameValue = entry['name'] ?? `jobe${index + 1}`;
-  const name =
-    typeof nameValue === 'string' && BACKEND_NAME.test(nameValue)
-      ? nameValue
-      : check.fail(`${path}.name`, `must match [A-Za-z0-9_.-]+, got ${describe(nameValue)}`);
-  let url: string | undefined;
-  if (entry['url'] === undefined) {
-    check.fail(`${path}.url`, 'is required');
-  } else if (typeof entry['url'] === 'string' && normaliseBackendUrl(entry['url']) !== undefined) {
-    url = entry['url'].trim();
-  } else {
-    check.fail(`${path}.url`, `must be an http(s) URL or host[:port], got ${describe(entry['url'])}`);
-  }
-  if (name === undefined || url === undefined) return undefined;
-  const backend: BackendOptions = { name, url };
-  take(backend, 'apiKey', entry, (v) => check.nonEmptyString(`${path}.apiKey`, v));
-  take(backend, 'maxConcurrent', entry, (v) => check.integer(`${path}.maxConcurrent`, v, 1));
-  take(backend, 'weight', entry, (v) => check.positiveNumber(`${path}.weight`, v));
-  take(backend, 'state', entry, (v) => check.oneOf(`${path}.state`, v, ADMIN_STATES));
-  return backend;
+  // The core's checks, the same createBalancer and the admin API make; only the default name is the command's.
+  const checked = checkBackend({ ...entry, name: entry['name'] ?? `jobe${index + 1}` }, path, taken);
+  for (const problem of checked.problems) check.errors.push(problem.message);
+  return checked.backend;
 }
 
 function parseBackends(check: Checker, raw: unknown): BackendOptions[] {
@@ -170,19 +155,11 @@ function parseBackends(check: Checker, raw: unknown): BackendOptions[] {
     return [];
   }
   const backends: BackendOptions[] = [];
-  const firstIndexOfName = new Map<string, number>();
+  const firstIndexOfName = new Map<string, string>();
   raw.forEach((item, index) => {
-    const backend = parseBackend(check, `backends[${index}]`, item, index);
+    const backend = parseBackend(check, `backends[${index}]`, item, index, firstIndexOfName);
     if (backend === undefined) return;
-    const first = firstIndexOfName.get(backend.name);
-    if (first !== undefined) {
-      check.fail(
-        `backends[${index}].name`,
-        `duplicate backend name "${backend.name}" (also backends[${first}])`,
-      );
-      return;
-    }
-    firstIndexOfName.set(backend.name, index);
+    firstIndexOfName.set(backend.name, `backends[${index}]`);
     backends.push(backend);
   });
   return backends;
@@ -321,7 +298,7 @@ export function parseConfig(raw: unknown): ParseConfigResult {
   take(config, 'logLevel', raw, (v) => check.oneOf('logLevel', v, LOG_LEVELS));
   take(config, 'redisUrl', raw, (v) => parseRedisUrl(check, v));
 
-  take(config, 'maxConcurrent', raw, (v) => check.integer('maxConcurrent', v, 1));
+  take(config, 'maxConcurrent', raw, (v) => check.integer('maxConcurrent', v, 1, MAX_BACKEND_CONCURRENCY));
   take(config, 'affinityTtlMs', raw, (v) => check.millis('affinityTtlMs', v, 1));
   take(config, 'maxAffinityEntries', raw, (v) => check.integer('maxAffinityEntries', v, 1));
   take(config, 'fileStoreMaxBytes', raw, (v) => check.integer('fileStoreMaxBytes', v, 0));

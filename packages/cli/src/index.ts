@@ -1,5 +1,5 @@
+export { languagesUrl, normaliseBackendUrl } from '@jobe-balancer/core';
 export { type CliArgs, parseCliArgs } from './args.js';
-export { languagesUrl, normaliseBackendUrl } from './backend-url.js';
 export { type BackendCheck, checkBackend, checkBackends, formatChecks } from './check.js';
 export {
   type FileBalancerOptions,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { languagesUrl, normaliseBackendUrl } from '@jobe-balancer/core';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { languagesUrl, normaliseBackendUrl } from '../src/backend-url.js';
 import { parseConfig } from '../src/config.js';
 
 const one = ['http://jobe1'];
@@ -116,6 +116,28 @@ describe('parseConfig rejects bad configs with messages that name the key', () =
       'bad admin state',
       { backends: [{ url: 'http://a', state: 'down' }] },
       ['backends[0].state: must be one of "ready", "drain", "maint", got "down"'],
+    ],
+    [
+      'huge backend maxConcurrent',
+      { backends: [{ url: 'http://a', maxConcurrent: 1e308 }] },
+      ['backends[0].maxConcurrent: must be at most 10000, got 1e+308'],
+    ],
+    [
+      'credentials in a backend URL, never repeated',
+      { backends: [{ url: 'http://admin:s3cret@a:8080' }] },
+      [
+        'backends[0].url: must not hold a user name or password (give the key as apiKey; the URL is shown in status and logs)',
+      ],
+    ],
+    [
+      'a file: URL without slashes',
+      { backends: [{ url: 'file:/etc/passwd' }] },
+      ['backends[0].url: must be an http(s) URL or host[:port], got "file:/etc/passwd"'],
+    ],
+    [
+      'an API key with a line break',
+      { backends: [{ url: 'http://a', apiKey: 'k\r\nX-Evil: 1' }] },
+      ['backends[0].apiKey: must match printable ASCII without line breaks'],
     ],
     [
       'zero weight',
@@ -241,6 +263,7 @@ describe('parseConfig rejects bad configs with messages that name the key', () =
     ).toEqual([
       'unknown key "backend" (did you mean "backends"?)',
       'backends[0].url: must be an http(s) URL or host[:port], got "ftp://x"',
+      'backends[0].state: must be one of "ready", "drain", "maint", got "off"',
       'port: must be an integer from 0 to 65535, got "x"',
       'queue.timeoutMs: must be a positive integer, got 0',
     ]);
@@ -359,10 +382,18 @@ describe('backend URLs, as CodeRunner builds them', () => {
     expect(languagesUrl(url)).toBe(expected);
   });
 
-  it.each(['', 'ftp://x', 'http://', 'jobe1:http', 'http://a#frag', 'http://user:pw@a', 'jobe 1'])(
-    'rejects %j',
-    (url) => {
-      expect(normaliseBackendUrl(url)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'ftp://x',
+    'file:///etc/passwd',
+    'file:/etc/passwd',
+    'http://',
+    'jobe1:http',
+    'http://a#frag',
+    'http://user:pw@a',
+    'user@a:8080',
+    'jobe 1',
+  ])('rejects %j', (url) => {
+    expect(normaliseBackendUrl(url)).toBeUndefined();
+  });
 });

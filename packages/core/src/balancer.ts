@@ -31,7 +31,7 @@ import {
 } from './protocol/responses.js';
 import { BatchShare } from './scheduling/batch-share.js';
 import { Scheduler } from './scheduling/scheduler.js';
-import { backendProblems, validateOptions } from './validate-options.js';
+import { checkAddedBackend, validateOptions } from './validate-options.js';
 
 const MiB = 1024 * 1024;
 
@@ -397,8 +397,10 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
         case 'admin': {
           if (route.segments.length === 1 && route.segments[0] === 'batch')
             return this.batch(method, req, options, clientGone, hold);
+          const path = options.path ?? req.url ?? '/';
           const response = await handleAdmin(this, this.settings, {
             method,
+            trailingSlash: (path.split('?', 1)[0] ?? '').endsWith('/'),
             segments: route.segments,
             query: route.query,
             headers: req.headers,
@@ -507,6 +509,9 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     const usesAffinity =
       jobIdOf(req.headers) !== undefined || this.cookie.backendFrom(req.headers.cookie) !== undefined;
     if (answer.cookieFor && usesAffinity) head.push('set-cookie', this.cookie.header(answer.cookieFor.name));
+    // The rest of a body too large is never read: the connection ends with the answer, instead of
+    // reading (up to gigabytes) to keep it alive.
+    if (response.status === 413) head.push('connection', 'close');
     const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304;
     if (!bodyless) head.push('content-length', String(Buffer.byteLength(response.body)));
     res.writeHead(response.status, head);
@@ -564,9 +569,11 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   }
 
   addBackend(options: BackendOptions): void {
-    const problems = backendProblems(options, 'backend', new Set(this.backendList.map((b) => b.name)));
-    if (problems.length > 0) throw new Error(problems.join('; '));
-    const backend = new Backend(options, this.backendSettings, false);
+    const checked = checkAddedBackend(
+      options,
+      this.backendList.map((b) => b.name),
+    );
+    const backend = new Backend(checked, this.backendSettings, false);
     this.backendList = [...this.backendList, backend];
     this.cookie.setBackends(this.backendList.map((b) => b.name));
     this.logger.info({ event: 'backend-added', backend: backend.name }, `backend ${backend.name} added`);

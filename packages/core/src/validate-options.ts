@@ -1,7 +1,6 @@
-import { parseBackendUrl } from './backends/backend-url.js';
+import { BACKEND_SPEC, checkBackend, checkValue } from './options/backend-spec.js';
+import { InvalidOptionsError, OptionError } from './options/option-error.js';
 import type { BackendOptions, BalancerOptions } from './options.js';
-
-const NAME = /^[A-Za-z0-9_.-]+$/;
 
 function positive(
   errors: string[],
@@ -21,48 +20,45 @@ function positive(
     );
 }
 
-/** Problems with one backend's options, each naming the key. */
-export function backendProblems(backend: BackendOptions, path: string, taken: ReadonlySet<string>): string[] {
-  const errors: string[] = [];
-  if (typeof backend !== 'object' || backend === null)
-    return [`${path}: must be an object with name and url`];
-  if (typeof backend.name !== 'string' || !NAME.test(backend.name)) {
-    errors.push(`${path}.name: must match [A-Za-z0-9_.-]+, got ${JSON.stringify(backend.name)}`);
-  } else if (taken.has(backend.name)) {
-    errors.push(`${path}.name: "${backend.name}" is used by another backend`);
-  }
-  if (typeof backend.url !== 'string') {
-    errors.push(`${path}.url: must be a string such as http://jobe1:80`);
-  } else {
-    try {
-      parseBackendUrl(backend.url);
-    } catch (error) {
-      errors.push(`${path}.url: ${(error as Error).message}`);
-    }
-  }
-  if (backend.apiKey !== undefined && typeof backend.apiKey !== 'string')
-    errors.push(`${path}.apiKey: must be a string`);
-  positive(errors, `${path}.maxConcurrent`, backend.maxConcurrent);
-  positive(errors, `${path}.weight`, backend.weight, { integer: false });
-  if (backend.state !== undefined && !['ready', 'drain', 'maint'].includes(backend.state)) {
-    errors.push(`${path}.state: must be ready, drain or maint, got ${JSON.stringify(backend.state)}`);
-  }
-  return errors;
+/** Checks a backend added at run time (addBackend, the admin API) against the running ones. */
+export function checkAddedBackend(backend: BackendOptions, running: readonly string[]): BackendOptions {
+  const taken = new Map(running.map((name) => [name, `the running backend ${name}`]));
+  const checked = checkBackend(backend, '', taken);
+  if (checked.backend === undefined) throw new InvalidOptionsError(checked.problems);
+  return checked.backend;
 }
 
-/** Throws one Error listing every problem, so an operator fixes them in one go. */
+/** `path: message` lines, as the checks below write them, turned into coded errors. */
+function coded(lines: readonly string[]): OptionError[] {
+  return lines.map((line) => {
+    const colon = line.indexOf(': ');
+    return colon === -1
+      ? new OptionError('invalid', '', line)
+      : new OptionError('invalid', line.slice(0, colon), line.slice(colon + 2));
+  });
+}
+
+/** Throws an InvalidOptionsError listing every problem, so an operator fixes them in one go. */
 export function validateOptions(options: BalancerOptions): void {
   const errors: string[] = [];
   if (!Array.isArray(options?.backends)) {
-    throw new Error('jobe-balancer: options.backends must be an array of { name, url }');
+    throw new InvalidOptionsError([
+      new OptionError('invalid', 'backends', 'must be an array of { name, url }'),
+    ]);
   }
-  const names = new Set<string>();
+  const problems: OptionError[] = [];
+  const names = new Map<string, string>();
   options.backends.forEach((backend, i) => {
-    errors.push(...backendProblems(backend, `backends[${i}]`, names));
-    if (typeof backend?.name === 'string') names.add(backend.name);
+    problems.push(...checkBackend(backend, `backends[${i}]`, names).problems);
+    if (typeof backend?.name === 'string' && !names.has(backend.name))
+      names.set(backend.name, `backends[${i}]`);
   });
+  const capacity = BACKEND_SPEC.find((spec) => spec.key === 'maxConcurrent');
+  if (capacity && options.maxConcurrent !== undefined) {
+    const problem = checkValue(capacity, 'maxConcurrent', options.maxConcurrent);
+    if (problem) problems.push(problem);
+  }
   for (const key of [
-    'maxConcurrent',
     'affinityTtlMs',
     'maxAffinityEntries',
     'bodyLimitBytes',
@@ -137,5 +133,6 @@ export function validateOptions(options: BalancerOptions): void {
     if (share !== undefined && !(typeof share === 'number' && share > 0 && share <= 1))
       errors.push(`batch.maxShare: must be a number above 0 and at most 1, got ${JSON.stringify(share)}`);
   }
-  if (errors.length > 0) throw new Error(`jobe-balancer: invalid options:\n  ${errors.join('\n  ')}`);
+  problems.push(...coded(errors));
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
 }

@@ -63,6 +63,8 @@ function answerTooLarge(res: ServerResponse, limit: unknown): void {
     'mount jobeBalancer() before express.json() or raise its limit';
   const body = JSON.stringify(message);
   res.writeHead(413, {
+    // Node reads no more of the body once a response that closes the connection is flushed.
+    connection: 'close',
     'content-type': 'application/json; charset=UTF-8',
     'content-length': Buffer.byteLength(body),
   });

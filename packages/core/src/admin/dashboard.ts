@@ -1,17 +1,13 @@
+import { createHash } from 'node:crypto';
+
 // The admin dashboard served at `<mount>/_balancer/`. It holds no data: it polls `status` (relative to its
 // own URL, so it works under any mount point and behind proxies) with the token from `#token=` or the form.
-// Self-contained on purpose (no CDN, no build step); the inline script uses no backticks or backslashes
-// so this template literal is the page verbatim.
-export const DASHBOARD_HTML: string = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>jobe-balancer</title>
-<link rel="icon" href="data:,">
-<style>
-:root{--blue:#0072B2;--orange:#E69F00;--verm:#D55E00;--grey:#6E6E6E;--ink:#1b1f24;--muted:#57606a;
+// Self-contained on purpose (no CDN, no build step). Its script and style are files of their own, with the
+// hash of their content in the name, so the page needs no inline code: it runs under a strict
+// Content-Security-Policy (ours, or a host's helmet default, `script-src 'self'`), and the files can be
+// cached for good. The script uses no backticks or backslashes, so these template literals are the files verbatim.
+
+const DASHBOARD_CSS = `:root{--blue:#0072B2;--orange:#E69F00;--verm:#D55E00;--grey:#6E6E6E;--ink:#1b1f24;--muted:#57606a;
 --bg:#f3f5f7;--card:#fff;--line:#d5dbe1;--font:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Liberation Sans",sans-serif}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.45 var(--font)}
@@ -67,32 +63,9 @@ dl div{display:flex;gap:6px}dt{color:var(--muted)}dd{margin:0;font-variant-numer
 .outcomes{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:10px}
 .outcomes .tile .v{font-size:19px}
 [hidden]{display:none!important}
-</style>
-</head>
-<body>
-<header class="top">
-<h1>jobe-balancer <small>admin dashboard</small></h1>
-<div class="meta">
-<span id="updated" aria-live="off">Connecting…</span>
-<form id="tokenForm" autocomplete="off">
-<label for="tokenInput">Admin token</label>
-<input id="tokenInput" type="password" spellcheck="false" placeholder="paste token">
-<button type="submit">Use</button>
-</form>
-<span id="tokenSet" hidden>Token set <button type="button" id="forget">Forget</button></span>
-</div>
-</header>
-<main id="main">
-<div id="banner" role="status" aria-live="polite"></div>
-<div id="content" hidden>
-<section aria-labelledby="h-overview"><h2 id="h-overview">Overview</h2><div class="tiles" id="overview"></div></section>
-<section aria-labelledby="h-backends"><h2 id="h-backends">Backends</h2><p class="note" id="readonly" hidden></p>
-<div class="cards" id="cards"></div></section>
-<section aria-labelledby="h-outcomes"><h2 id="h-outcomes">Runs answered, by outcome</h2><div class="outcomes" id="outcomes"></div></section>
-</div>
-</main>
-<script>
-(function () {
+`;
+
+const DASHBOARD_JS = `(function () {
   'use strict';
   var KEY = 'jobe-balancer.token';
   var base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
@@ -349,7 +322,60 @@ dl div{display:flex;gap:6px}dt{color:var(--muted)}dd{margin:0;font-variant-numer
 
   (function loop() { poll().finally(function () { setTimeout(loop, 1000); }); })();
 })();
-</script>
+`;
+
+export interface DashboardAsset {
+  /** File name under `<mount>/_balancer/`, e.g. `dashboard.1a2b3c4d5e6f.js`. */
+  name: string;
+  contentType: string;
+  body: string;
+}
+
+function asset(body: string, extension: 'js' | 'css', contentType: string): DashboardAsset {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
+  return { name: `dashboard.${hash}.${extension}`, contentType, body };
+}
+
+export const DASHBOARD_ASSETS: readonly DashboardAsset[] = [
+  asset(DASHBOARD_JS, 'js', 'text/javascript; charset=utf-8'),
+  asset(DASHBOARD_CSS, 'css', 'text/css; charset=utf-8'),
+];
+
+const [script, style] = DASHBOARD_ASSETS;
+
+export const DASHBOARD_HTML: string = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>jobe-balancer</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${style?.name}">
+</head>
+<body>
+<header class="top">
+<h1>jobe-balancer <small>admin dashboard</small></h1>
+<div class="meta">
+<span id="updated" aria-live="off">Connecting…</span>
+<form id="tokenForm" autocomplete="off">
+<label for="tokenInput">Admin token</label>
+<input id="tokenInput" type="password" spellcheck="false" placeholder="paste token">
+<button type="submit">Use</button>
+</form>
+<span id="tokenSet" hidden>Token set <button type="button" id="forget">Forget</button></span>
+</div>
+</header>
+<main id="main">
+<div id="banner" role="status" aria-live="polite"></div>
+<div id="content" hidden>
+<section aria-labelledby="h-overview"><h2 id="h-overview">Overview</h2><div class="tiles" id="overview"></div></section>
+<section aria-labelledby="h-backends"><h2 id="h-backends">Backends</h2><p class="note" id="readonly" hidden></p>
+<div class="cards" id="cards"></div></section>
+<section aria-labelledby="h-outcomes"><h2 id="h-outcomes">Runs answered, by outcome</h2><div class="outcomes" id="outcomes"></div></section>
+</div>
+</main>
+<script src="${script?.name}"></script>
 </body>
 </html>
 `;

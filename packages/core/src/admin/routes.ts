@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { JobeBalancer } from '../api.js';
 import type { CoreSettings } from '../context.js';
+import { InvalidOptionsError, OptionError } from '../options/option-error.js';
 import type { AdminState, BackendOptions } from '../options.js';
 import { type JobeResponse, jsonString, jsonValue } from '../protocol/responses.js';
 import { hasAdminToken } from './auth.js';
-import { DASHBOARD_HTML } from './dashboard.js';
+import { DASHBOARD_ASSETS, DASHBOARD_HTML } from './dashboard.js';
 
 const ADMIN_STATES = new Set<AdminState>(['ready', 'drain', 'maint']);
 const notFound = (): JobeResponse => jsonString(404, 'Not found');
@@ -13,8 +14,57 @@ const unauthorized = (): JobeResponse => ({
   headers: { 'content-type': 'application/json; charset=UTF-8', 'www-authenticate': 'Bearer' },
 });
 
+/** The same coded problems createBalancer and the command report: `{ error, problems: [{ code, path, message }] }`. */
+const cannotAdd = (problems: readonly OptionError[]): JobeResponse =>
+  jsonValue(400, { error: 'Cannot add backend', problems });
+
+/**
+ * The dashboard loads nothing but its own files: no inline code, no framing (clickjacking of the drain
+ * buttons), no other origin.
+ */
+const DASHBOARD_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** `<mount>/_balancer/` itself, or one of its hashed script and style files. */
+function dashboard(request: AdminRequest, file: string | undefined): JobeResponse | undefined {
+  const { method, segments } = request;
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  if (file === undefined) {
+    // Without the slash the page's relative URLs (its files, status) would miss `_balancer/`.
+    if (!request.trailingSlash) return { status: 308, headers: { location: '_balancer/' }, body: '' };
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        ...DASHBOARD_HEADERS,
+      },
+      body: DASHBOARD_HTML,
+    };
+  }
+  const asset = segments.length === 1 ? DASHBOARD_ASSETS.find((a) => a.name === file) : undefined;
+  if (asset === undefined) return undefined;
+  return {
+    status: 200,
+    headers: {
+      'content-type': asset.contentType,
+      // The name changes with the content.
+      'cache-control': 'public, max-age=31536000, immutable',
+      ...DASHBOARD_HEADERS,
+    },
+    body: asset.body,
+  };
+}
+
 export interface AdminRequest {
   method: string;
+  /** Whether the path ended in `/` (the dashboard's relative URLs need it). */
+  trailingSlash: boolean;
   segments: string[];
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
@@ -34,14 +84,9 @@ export async function handleAdmin(
   const authorized = hasAdminToken(headers, settings.adminToken);
   const [first, name, action] = segments;
 
-  if (first === undefined) {
-    if (method !== 'GET' && method !== 'HEAD') return notFound();
+  if (first === undefined || first.startsWith('dashboard.')) {
     if (settings.adminToken === null && !settings.publicStatus) return notFound();
-    return {
-      status: 200,
-      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
-      body: DASHBOARD_HTML,
-    };
+    return dashboard(request, first) ?? notFound();
   }
   if (first === 'metrics' && segments.length === 1 && method === 'GET') {
     if (!settings.publicMetrics && !authorized) return unauthorized();
@@ -74,9 +119,14 @@ async function handleBackendAdmin(
     let options: BackendOptions;
     try {
       options = JSON.parse((await request.body()).toString('utf8')) as BackendOptions;
+    } catch {
+      return cannotAdd([new OptionError('invalid', '', 'the body must be a JSON backend object')]);
+    }
+    try {
       balancer.addBackend(options);
     } catch (error) {
-      return jsonString(400, `Cannot add backend: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof InvalidOptionsError) return cannotAdd(error.problems);
+      throw error;
     }
     return jsonValue(201, find(options.name));
   }

@@ -30,8 +30,10 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
   const { limit, idleTimeoutMs, admit } = options;
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
+    // Too large: the rest stays unread. The 413 closes the connection (Connection: close), so nothing
+    // more of it is read once the answer is flushed.
     if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
+      req.pause();
       reject(new BodyTooLargeError(limit));
       return;
     }
@@ -57,7 +59,7 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     const keep = (chunk: Buffer): boolean => {
       if (size + chunk.length > limit) {
         fail(new BodyTooLargeError(limit));
-        req.resume();
+        req.pause();
         return false;
       }
       if (size === 0 && whole === null && chunks.length === 0 && sized) whole = Buffer.allocUnsafe(declared);
