@@ -23,9 +23,10 @@
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { md5, runLikeCodeRunner, sendOnNewConnection } from './lib/coderunner.mjs';
+import { md5, runLikeCodeRunner } from './lib/coderunner.mjs';
 import { startChild } from './lib/ipc.mjs';
 import { loadLine, machineLine, ms, parseArgs, summarize, table, writeJson } from './lib/stats.mjs';
+import { sendOnNewConnection } from './lib/wire.mjs';
 
 const options = isMainThread
   ? parseArgs({
