@@ -228,3 +228,43 @@ describe('event-loop stalls', () => {
     );
   });
 });
+
+describe('bodies with more values than the gateway parses', () => {
+  it('get the answer a Jobe gives them, as if the gateway were not there', async () => {
+    fleet = await startFleet();
+    const values = Array(20_000).fill('1').join(',');
+    const cases = [
+      { resource: 'files/manyvalues1', method: 'PUT', body: `{"file_contents":"QUJD","x":[${values}]}` },
+      {
+        resource: 'files/manyvalues2',
+        method: 'PUT',
+        body: `{"file_contents":"QUJD","x":[${values}],"\\u0000":1}`,
+      },
+      { resource: 'files/manyvalues3', method: 'PUT', body: `{"file_contents":"QUJD!","x":[${values}]}` },
+      {
+        resource: 'runs',
+        method: 'POST',
+        body: `{"run_spec":{"language_id":"python3","sourcecode":"#sim print hi","parameters":{"runargs":[${values}]}}}`,
+      },
+    ];
+    const answer = async (base: string, { resource, method, body }: (typeof cases)[number]) => {
+      const response = await fetch(`${base}/jobe/index.php/restapi/${resource}`, {
+        method,
+        headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json' },
+        body,
+      });
+      return [response.status, await response.text()];
+    };
+    const throughGateway: unknown[] = [];
+    for (const each of cases) throughGateway.push(await answer(fleet.jobeHost, each));
+    // They did reach a Jobe: the gateway answered none of the PUTs from its own store.
+    const putsSent = fleet.upstream.records.filter((r) => r.method === 'PUT').length;
+    const direct: unknown[] = [];
+    for (const each of cases) direct.push(await answer(fleet.sims[0]!.url, each));
+    expect(throughGateway).toEqual(direct);
+    expect(putsSent).toBe(3);
+    console.log(
+      `[figure] bodies of 20,000 values, through the gateway and straight to jobe-sim: ${JSON.stringify(direct)}`,
+    );
+  });
+});
