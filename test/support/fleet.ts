@@ -80,14 +80,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     ...overrides,
     health: { ...FAST_HEALTH, ...overrides.health },
   });
-  const healthEvents: HealthEvent[] = [];
-  balancer.on('health', (backend, state, reason) =>
-    healthEvents.push({ backend, state, reason, at: performance.now() }),
-  );
-  const server = http.createServer((req, res) => void balancer.handle(req, res));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const jobeHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { jobeHost, healthEvents, closeServer } = await serveGateway(balancer);
   const upstream = observeUpstream((origin) => sims.find((sim) => sim.url === origin)?.name);
   // Start from a healthy fleet (a first probe that timed out on a busy machine ejects a backend at once).
   await waitFor(() => balancer.status().backends.every((b) => b.health === 'healthy'), 'a healthy fleet');
@@ -110,11 +103,33 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     async close() {
       upstream.stop();
+      await closeServer();
+      await balancer.close(1000);
+      await Promise.all(sims.map((sim) => sim.close()));
+    },
+  };
+}
+
+/** The balancer as a standalone gateway (its own `handle()` on plain node:http), and its health events. */
+export async function serveGateway(balancer: JobeBalancer): Promise<{
+  jobeHost: string;
+  healthEvents: HealthEvent[];
+  closeServer(): Promise<void>;
+}> {
+  const healthEvents: HealthEvent[] = [];
+  balancer.on('health', (backend, state, reason) =>
+    healthEvents.push({ backend, state, reason, at: performance.now() }),
+  );
+  const server = http.createServer((req, res) => void balancer.handle(req, res));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    jobeHost: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    healthEvents,
+    async closeServer() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
-      await balancer.close(1000);
-      await Promise.all(sims.map((sim) => sim.close()));
     },
   };
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64Strict } from '../src/files/file-store.js';
 import { parseRoute, parseRouteInFull } from '../src/protocol/paths.js';
+import { decodeJsonLikePhp, MAX_PARSED_VALUES } from '../src/protocol/php-json.js';
 import { inspectRunBody, runOutcome } from '../src/protocol/run-spec.js';
 
 describe('parseRoute', () => {
@@ -116,6 +117,41 @@ describe('decodeBase64Strict (PHP base64_decode strict)', () => {
   it('skips whitespace like PHP and accepts the empty string', () => {
     expect(decodeBase64Strict('aGVs\nbG8=')?.toString()).toBe('hello');
     expect(decodeBase64Strict('')?.length).toBe(0);
+  });
+});
+
+describe('decodeJsonLikePhp: the shape scan before JSON.parse', () => {
+  const decode = (text: string) => decodeJsonLikePhp(Buffer.from(text));
+  const nest = (n: number, inner = '') => `${'['.repeat(n)}${inner}${']'.repeat(n)}`;
+
+  it('511 nested arrays/objects decode, 512 are refused, however many brackets strings hold', () => {
+    const strings = String.raw`"[[[{{{\\\"[[[", "\\", "\"{"`;
+    expect(decode(nest(511, strings)).ok).toBe(true);
+    expect(decode(`{"a":${nest(510, '"x"')}}`).ok).toBe(true);
+    expect(decode(nest(512, strings))).toEqual({ ok: false, why: 'refused' });
+    expect(decode(`{"s":"${'['.repeat(600)}","t":${nest(512)}}`)).toEqual({ ok: false, why: 'refused' });
+    // An 8 MiB nest is refused at its 512th level.
+    expect(decode(nest(4_000_000))).toEqual({ ok: false, why: 'refused' });
+  });
+
+  it('decodes every JSON value within the limits exactly as JSON.parse does', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        const text = JSON.stringify(value);
+        const decoded = decode(text);
+        // Lone surrogates and NUL-led keys are refused as PHP refuses them; everything else decodes.
+        if (decoded.ok) expect(decoded.value).toEqual(JSON.parse(text));
+        else expect(decoded.why).toBe('refused');
+      }),
+    );
+  });
+
+  it(`a body with more than ${MAX_PARSED_VALUES} values is left to Jobe, not parsed`, () => {
+    const list = (n: number) => `{"run_spec":{"parameters":{"runargs":[${Array(n).fill('1').join(',')}]}}}`;
+    expect(decode(list(MAX_PARSED_VALUES - 4)).ok).toBe(true);
+    expect(decode(list(MAX_PARSED_VALUES))).toEqual({ ok: false, why: 'too-many-values' });
+    // Commas inside strings are not values.
+    expect(decode(`{"sourcecode":"${','.repeat(50_000)}"}`).ok).toBe(true);
   });
 });
 

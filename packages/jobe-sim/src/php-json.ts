@@ -25,6 +25,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Decodes a request body. Objects stand for PHP stdClass objects, arrays for PHP lists. */
 export function phpJsonDecode(body: Buffer): PhpJsonResult {
+  // PHP's parser stops at the 512th level; JSON.parse would first build all of an 8 MiB nest (seconds).
+  if (nestsPast(body, MAX_NESTED)) {
+    const error = firstPhpJsonError(body);
+    if (error !== undefined) return { ok: false, error };
+  }
   if (isUtf8(body)) {
     const text = body.toString('utf8');
     let value: unknown;
@@ -39,6 +44,23 @@ export function phpJsonDecode(body: Buffer): PhpJsonResult {
   }
   const error = firstPhpJsonError(body);
   return error === undefined ? { ok: false, error: JSON_ERRORS.syntax } : { ok: false, error };
+}
+
+/** Whether arrays/objects outside strings nest more than `limit` deep (a state machine over the bytes). */
+function nestsPast(body: Buffer, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** What JSON.parse accepts and PHP does not: nesting deeper than 511, lone surrogates, "\u0000..." keys. */

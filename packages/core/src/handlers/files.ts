@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../backends/backend.js';
+import type { UpstreamResult } from '../backends/upstream.js';
 import { type CoreContext, jobIdOf } from '../context.js';
 import { strictBase64 } from '../files/file-store.js';
 import { isPhpEmptyFileId, isStorableFileId } from '../protocol/file-ids.js';
@@ -82,6 +83,7 @@ export async function handlePutFile(
 ): Promise<FileAnswer> {
   // Jobe's getJSON() failing is a framework 500; an empty body is no JSON, so "missing".
   const decoded = decodeJsonLikePhp(raw);
+  if (!decoded.ok && decoded.why === 'too-many-values') return forwardUnread(ctx, fileId, raw, headers);
   if (!decoded.ok) return { response: frameworkServerError(headers.accept), backend: undefined };
   const parsed = decoded.value;
   const fileContents =
@@ -105,16 +107,8 @@ export async function handlePutFile(
   const backend = await jobBackend(ctx, headers, fileId);
   if (backend) {
     const result = await putOn(ctx, backend, fileId, forwardBody, headers);
-    if (result.kind === 'response' && result.status !== 204) {
-      return {
-        response: {
-          status: result.status,
-          headers: { 'content-type': result.contentType ?? '' },
-          body: result.body,
-        },
-        backend,
-      };
-    }
+    if (result.kind === 'response' && result.status !== 204)
+      return { response: passedThrough(result), backend };
     if (result.kind === 'response' || kept) return { response: noContent(), backend };
     return { response: gatewayError(503, `Could not store file ${fileId} on a Jobe server`), backend };
   }
@@ -130,6 +124,34 @@ export async function handlePutFile(
     response: gatewayError(503, `Could not store file ${fileId} on every Jobe server`),
     backend: undefined,
   };
+}
+
+function passedThrough(result: UpstreamResult & { kind: 'response' }): JobeResponse {
+  return { status: result.status, headers: { 'content-type': result.contentType ?? '' }, body: result.body };
+}
+
+/**
+ * A body with more values than the gateway parses (no CodeRunner upload has them): Jobe judges it, on the
+ * job's backend or the preferred one, and the gateway keeps no copy.
+ */
+async function forwardUnread(
+  ctx: CoreContext,
+  fileId: string,
+  raw: Buffer,
+  headers: IncomingHttpHeaders,
+): Promise<FileAnswer> {
+  const noBinding = {
+    languageId: null,
+    fileIds: [fileId],
+    key: fileId,
+    bound: undefined,
+    exclude: new Set<string>(),
+  };
+  const backend = (await jobBackend(ctx, headers, fileId)) ?? ctx.scheduler.preferred(noBinding);
+  if (!backend) return { response: gatewayError(503, 'No Jobe server is available'), backend: undefined };
+  const result = await putOn(ctx, backend, fileId, raw, headers);
+  if (result.kind === 'response') return { response: passedThrough(result), backend };
+  return { response: gatewayError(503, `Could not store file ${fileId} on a Jobe server`), backend };
 }
 
 /** HEAD files/<id>: 204 only when the gateway can give the file to whichever backend a run lands on. */

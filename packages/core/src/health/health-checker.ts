@@ -1,6 +1,7 @@
 import type { Backend, HealthChange } from '../backends/backend.js';
 import type { CanaryOptions } from '../options.js';
 import { runOutcome } from '../protocol/run-spec.js';
+import { LoopStalls } from './loop-stalls.js';
 
 export interface HealthCheckSettings {
   intervalMs: number;
@@ -19,6 +20,11 @@ type CanaryVerdict =
   | { kind: 'failed'; reason: string };
 
 const failed = (reason: string): CanaryVerdict => ({ kind: 'failed', reason });
+
+/** A probe that timed out while the gateway's own loop stood still for this share of its timeout says nothing. */
+const LATE_SHARE = 0.25;
+/** The probe could not judge the backend: the gateway itself was late. */
+const GATEWAY_LATE = Symbol('gateway late');
 
 export type HealthReporter = (backend: Backend, change: HealthChange, source: string) => void;
 
@@ -39,20 +45,25 @@ export class HealthChecker {
   private readonly lastCanary = new Map<string, number>();
   /** Checks under way, so that concurrent callers wait for the same one. */
   private readonly probing = new Map<string, Promise<void>>();
+  private readonly loopStalls: LoopStalls;
 
   constructor(
     private readonly backends: () => readonly Backend[],
     private readonly settings: HealthCheckSettings,
     private readonly report: HealthReporter,
-  ) {}
+  ) {
+    this.loopStalls = new LoopStalls(Math.min(100, Math.max(10, settings.timeoutMs / 10)));
+  }
 
   start(): void {
+    this.loopStalls.start();
     this.timer = setInterval(() => void this.checkAll(), this.settings.intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     this.stopped = true;
+    this.loopStalls.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -73,7 +84,7 @@ export class HealthChecker {
 
   private async runCheck(backend: Backend): Promise<void> {
     const probeFailure = await this.probeLanguages(backend);
-    if (this.stopped) return;
+    if (this.stopped || probeFailure === GATEWAY_LATE) return;
     if (probeFailure !== null) {
       this.report(backend, backend.recordFailure(probeFailure), probeFailure);
       return;
@@ -89,14 +100,20 @@ export class HealthChecker {
     this.report(backend, backend.recordCanary(failure), failure ?? 'probe');
   }
 
-  /** Null when the backend answered a language list. */
-  private async probeLanguages(backend: Backend): Promise<string | null> {
+  /** Null when the backend answered a language list; GATEWAY_LATE when it timed out while the gateway stalled. */
+  private async probeLanguages(backend: Backend): Promise<string | null | typeof GATEWAY_LATE> {
+    const { timeoutMs } = this.settings;
+    const sentAt = performance.now();
     const result = await backend.upstream.send({
       method: 'GET',
       resource: 'languages',
       headers: this.settings.headersFor(backend),
-      timeoutMs: this.settings.timeoutMs,
+      timeoutMs,
     });
+    const timedOut =
+      result.kind === 'failed' &&
+      (result.stage === 'timeout' || result.error.startsWith('UND_ERR_CONNECT_TIMEOUT'));
+    if (timedOut && this.loopStalls.stalledMs(sentAt) >= LATE_SHARE * timeoutMs) return GATEWAY_LATE;
     backend.recent.record(result.kind !== 'response' || result.status !== 200);
     if (result.kind === 'failed') return `languages probe: ${result.error}`;
     if (result.kind === 'aborted') return 'languages probe aborted';

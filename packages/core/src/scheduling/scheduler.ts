@@ -58,20 +58,25 @@ export class Scheduler {
     return this.queue.length;
   }
 
-  /** Backends that may take the run at all, ignoring load; ejected ones only when nothing else is left. */
+  /**
+   * Backends that may take the run at all, ignoring load; ejected ones only when no backend for it is
+   * healthy (panic mode). A run that already tried every healthy one (they all answered overload, say)
+   * gets no ejected one: a frozen backend would hold it for the whole run timeout instead of Jobe's answer.
+   */
   candidates(ticket: Pick<RunTicket, 'languageId' | 'bound' | 'exclude'>): Backend[] {
-    const usable = this.backends().filter(
+    const eligible = this.backends().filter(
       (backend) =>
         backend.adminState !== 'maint' &&
         (backend.adminState === 'ready' || backend.name === ticket.bound) &&
-        !ticket.exclude.has(backend.name) &&
         backend.health !== 'unknown' &&
         (ticket.languageId === null || backend.supports(ticket.languageId)),
     );
-    const healthy = usable.filter((backend) => backend.health === 'healthy');
+    const untried = eligible.filter((backend) => !ticket.exclude.has(backend.name));
+    const healthy = untried.filter((backend) => backend.health === 'healthy');
     if (healthy.length > 0) return healthy;
+    if (eligible.some((backend) => backend.health === 'healthy')) return [];
     // Panic mode: every candidate is ejected; keep trying the least-bad one rather than failing everything.
-    return usable.sort((a, b) => a.failureStreak - b.failureStreak || a.ejectedUntil - b.ejectedUntil);
+    return untried.sort((a, b) => a.failureStreak - b.failureStreak || a.ejectedUntil - b.ejectedUntil);
   }
 
   /**
