@@ -16,19 +16,21 @@
  *
  * With `--variant core`, JOBE_BALANCER_CORE_MODULE=<a build's dist/index.js> measures another build of the
  * core (e.g. the one before this change; give it `--queueTimeoutMs 10000`, or its runs wait 60 s for room).
- * The attackers run in a worker thread, so that their work does not delay this thread's runs.
+ * The attackers run in a child process of their own, as other machines' clients would.
  * Figures: p50/p99/max of the runs' latency (the whole CodeRunner cycle: POST, and on a 404 the PUTs and a
  * second POST), runs that failed (outcome 21 included), and what the attackers got.
  */
+
+import { fork } from 'node:child_process';
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { md5, runLikeCodeRunner } from './lib/coderunner.mjs';
 import { startChild } from './lib/ipc.mjs';
 import { loadLine, machineLine, ms, parseArgs, summarize, table, writeJson } from './lib/stats.mjs';
 import { sendOnNewConnection } from './lib/wire.mjs';
 
-const options = isMainThread
+const attackerData = process.env.BODY_ATTACKER ? JSON.parse(process.env.BODY_ATTACKER) : undefined;
+const options = !attackerData
   ? parseArgs({
       scenarios: 'baseline,idle8,idle64,uploads500',
       seconds: 10,
@@ -46,7 +48,7 @@ const options = isMainThread
       traceSlowMs: 0,
       json: '',
     })
-  : workerData.options;
+  : attackerData.options;
 
 const SIM_PROCESS = fileURLToPath(new URL('./lib/sim-process.mjs', import.meta.url));
 const GATEWAY_PROCESS = fileURLToPath(new URL('./lib/gateway-process.mjs', import.meta.url));
@@ -197,12 +199,16 @@ async function measure(scenario) {
   if (scenario === 'baseline') {
     records = await runLoad(jobeHost, questions, timeUp);
   } else {
-    const attacker = new Worker(new URL(import.meta.url), { workerData: { options, scenario, jobeHost } });
+    // Its own process, as other machines' clients would be: a worker thread's sends stalled this
+    // process's runs for the whole flood (its sockets' writes are this process's too).
+    const attacker = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, BODY_ATTACKER: JSON.stringify({ options, scenario, jobeHost }) },
+    });
     const summary = new Promise((resolve) => attacker.once('message', resolve));
     if (scenario.startsWith('idle')) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       records = await runLoad(jobeHost, questions, timeUp);
-      attacker.postMessage('stop');
+      attacker.send('stop');
     } else {
       let attacking = true;
       summary.then(() => {
@@ -211,7 +217,7 @@ async function measure(scenario) {
       records = await runLoad(jobeHost, questions, () => !attacking && timeUp());
     }
     attack = await summary;
-    await attacker.terminate();
+    attacker.kill();
   }
   await gateway.close();
   await sim.close();
@@ -227,13 +233,13 @@ async function measure(scenario) {
   };
 }
 
-if (!isMainThread) {
-  const { scenario, jobeHost } = workerData;
+if (attackerData) {
+  const { scenario, jobeHost } = attackerData;
   if (scenario.startsWith('idle')) {
     const idle = idleAttack(jobeHost, Number(scenario.slice(4)));
-    parentPort.once('message', () => parentPort.postMessage(idle.stop()));
+    process.once('message', () => process.send(idle.stop()));
   } else if (scenario.startsWith('uploads')) {
-    parentPort.postMessage(await uploadFlood(jobeHost, Number(scenario.slice(7))));
+    process.send(await uploadFlood(jobeHost, Number(scenario.slice(7))));
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }

@@ -17,6 +17,7 @@ import { handleRun } from './handlers/runs.js';
 import { HealthChecker } from './health/health-checker.js';
 import { BodyIdleError, BodyTooLargeError, readBody } from './http/body.js';
 import { BodyBudget, type BodyShare } from './http/body-budget.js';
+import { TurnQueue } from './http/turns.js';
 import { jsonLineLogger } from './logger.js';
 import { BalancerMetrics, type Endpoint } from './metrics.js';
 import type { AdminState, BackendOptions, BalancerOptions, Logger } from './options.js';
@@ -61,6 +62,8 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   readonly files: FileStore;
   readonly locations: FileLocations;
   private readonly bodyBudget: BodyBudget;
+  /** Large bodies are parsed one per event-loop turn (http/turns.ts). */
+  private readonly largeBodyTurns = new TurnQueue();
   readonly affinity: JobAffinity;
   readonly cookie: AffinityCookie;
   readonly metrics: BalancerMetrics;
@@ -316,6 +319,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
         : undefined;
     const body = await readBody(req, { limit, idleTimeoutMs: this.settings.bodyIdleTimeoutMs, admit });
     if (hold.bytes > body.length) budget.give(hold, hold.bytes - body.length);
+    if (body.length > this.settings.smallBodyBytes) await this.largeBodyTurns.next();
     return body;
   }
 
