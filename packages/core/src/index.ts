@@ -18,6 +18,7 @@ export type {
   HealthOptions,
   HealthState,
   Logger,
+  OutlierOptions,
   QueueOptions,
   RetryOptions,
   TimeoutOptions,
