@@ -84,10 +84,15 @@ class RunWindow {
     this.next = (slot + 1) % WINDOW_RUNS;
   }
 
+  /** The slot of the `age`-th newest run (0: the newest). */
+  slotAt(age: number): number {
+    return (this.next - 1 - age + 2 * WINDOW_RUNS) % WINDOW_RUNS;
+  }
+
   /** Slots of runs newer than `since`, newest first. */
   *recent(since: number): Generator<number> {
-    for (let i = 1; i <= WINDOW_RUNS; i++) {
-      const slot = (this.next - i + WINDOW_RUNS) % WINDOW_RUNS;
+    for (let age = 0; age < WINDOW_RUNS; age++) {
+      const slot = this.slotAt(age);
       if (this.at[slot]! <= since) return;
       yield slot;
     }
@@ -181,53 +186,60 @@ export class OutlierDetector {
   private judge(backend: Backend, window: RunWindow, now: number): OutlierVerdict | null {
     const { minRuns, minPeerRuns, significance, windowMs } = this.settings;
     const since = now - windowMs;
-    // The peers' runs, newest first, and their totals per language over the whole window.
-    const peerRuns: Array<{ at: number; languageId: string; failed: number }> = [];
+    const peers: RunWindow[] = [];
     const peerTotals = new Map<string, Counts>();
     for (const peer of this.backends()) {
       const peerWindow = peer !== backend && peer.health === 'healthy' ? this.windows.get(peer) : undefined;
       if (peerWindow === undefined) continue;
-      for (const slot of peerWindow.recent(since)) {
-        const run = {
-          at: peerWindow.at[slot]!,
-          languageId: peerWindow.languageIds[slot]!,
-          failed: peerWindow.failed[slot]!,
-        };
-        peerRuns.push(run);
-        add(peerTotals, run.languageId, run.failed);
-      }
+      peers.push(peerWindow);
+      for (const slot of peerWindow.recent(since))
+        add(peerTotals, peerWindow.languageIds[slot]!, peerWindow.failed[slot]!);
     }
-    peerRuns.sort((a, b) => b.at - a.at);
-
-    // Every stretch of the backend's latest runs is tested, newest first, so that older good runs do not
-    // hide that it just turned bad. Each stretch is compared with what its peers answered over the same
-    // minutes, in the same languages: a change the whole fleet sees shows there too.
-    const own = new Map<string, Counts>();
-    const span = new Map<string, Counts>();
+    // The backend's runs that can be compared: in languages its peers ran, each set of support files
+    // at most MAX_PER_FILE_SET times. Newest first.
+    const comparable: number[] = [];
     const perFileSet = new Map<string, number>();
-    let runs = 0;
     let failures = 0;
-    let spanPeerRuns = 0;
-    let nextPeer = 0;
+    let promising = false;
     for (const slot of window.recent(since)) {
-      const languageId = window.languageIds[slot]!;
-      if (!peerTotals.has(languageId)) continue;
+      if (!peerTotals.has(window.languageIds[slot]!)) continue;
       const fileSet = window.fileSets[slot]!;
       if (fileSet !== '') {
         const seen = perFileSet.get(fileSet) ?? 0;
         if (seen >= MAX_PER_FILE_SET) continue;
         perFileSet.set(fileSet, seen + 1);
       }
-      runs++;
+      comparable.push(slot);
       failures += window.failed[slot]!;
+      // No stretch with most of its runs failing: nothing below can find an outlier (the common case).
+      if (failures >= minRuns && failures * 2 > comparable.length) promising = true;
+    }
+    if (!promising) return null;
+
+    // Every stretch of the backend's latest runs is tested, newest first, so that older good runs do not
+    // hide that it just turned bad. Each stretch is compared with what its peers answered over the same
+    // minutes, in the same languages: a change the whole fleet sees shows there too.
+    const own = new Map<string, Counts>();
+    const span = new Map<string, Counts>();
+    const taken = peers.map(() => 0);
+    let runs = 0;
+    let failed = 0;
+    let spanPeerRuns = 0;
+    for (const slot of comparable) {
+      const languageId = window.languageIds[slot]!;
+      runs++;
+      failed += window.failed[slot]!;
       add(own, languageId, window.failed[slot]!);
       const spanStart = window.at[slot]!;
-      for (; nextPeer < peerRuns.length && peerRuns[nextPeer]!.at >= spanStart; nextPeer++) {
-        const run = peerRuns[nextPeer]!;
-        add(span, run.languageId, run.failed);
-        spanPeerRuns++;
-      }
-      if (runs < minRuns || failures < minRuns || spanPeerRuns < MIN_SPAN_PEER_RUNS) continue;
+      peers.forEach((peer, p) => {
+        for (; taken[p]! < WINDOW_RUNS; taken[p]!++) {
+          const peerSlot = peer.slotAt(taken[p]!);
+          if (peer.at[peerSlot]! < spanStart || peer.at[peerSlot]! <= since) break;
+          add(span, peer.languageIds[peerSlot]!, peer.failed[peerSlot]!);
+          spanPeerRuns++;
+        }
+      });
+      if (runs < minRuns || failed < minRuns || spanPeerRuns < MIN_SPAN_PEER_RUNS) continue;
       let baselineRuns = 0;
       let expected = 0;
       for (const [id, counts] of own) {
@@ -237,11 +249,11 @@ export class OutlierDetector {
       }
       if (baselineRuns < minPeerRuns) continue;
       const rate = expected / runs;
-      if (failures / runs - rate < MIN_RATE_EXCESS) continue;
-      const p = binomialTail(runs, failures, rate);
+      if (failed / runs - rate < MIN_RATE_EXCESS) continue;
+      const p = binomialTail(runs, failed, rate);
       if (p >= significance) continue;
       const reason =
-        `outlier: ${failures} of its last ${runs} runs failed (outcomes ` +
+        `outlier: ${failed} of its last ${runs} runs failed (outcomes ` +
         `${[...this.settings.failureOutcomes].join('/')}) against ${Math.round(rate * 100)}% on its ` +
         `peers (chance ${p.toExponential(1)})`;
       return { reason, languageIds: [...own.keys()], enforced: this.settings.enforce && this.mayEject() };
