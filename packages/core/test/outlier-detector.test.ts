@@ -196,3 +196,24 @@ describe('canaryFor', () => {
     }
   });
 });
+
+describe('Backend.recordOutlier', () => {
+  it('ejects at once; only a passing canary readmits; ejected again soon after, the period doubles', () => {
+    const b = testBackend();
+    b.recordSuccess(0);
+    expect(b.recordOutlier('o', 100)).toEqual({ state: 'ejected', reason: 'o' });
+    expect(b.ejectedUntil).toBe(1100);
+    expect(b.recordSuccess(1200)).toBeNull();
+    expect(b.recordCanary(null, 1200)).toEqual({ state: 'healthy', reason: null });
+    // Its canary passes (another language), yet its runs fail again: 2 s, then 4 s.
+    b.recordOutlier('o', 1500);
+    expect(b.ejectedUntil).toBe(3500);
+    b.recordCanary(null, 3600);
+    b.recordOutlier('o', 3700);
+    expect(b.ejectedUntil).toBe(7700);
+    // Well after its last readmission (more than maxEjectionMs), a new outlier starts over.
+    b.recordCanary(null, 7800);
+    b.recordOutlier('o', 7800 + 9000);
+    expect(b.ejectedUntil).toBe(7800 + 9000 + 1000);
+  });
+});

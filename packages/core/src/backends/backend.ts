@@ -45,6 +45,8 @@ export class Backend {
    */
   private canaryFailures = 0;
   private ejectionsInARow = 0;
+  /** ejectionsInARow as of the last outlier ejection, which a readmission does not forget. */
+  private outlierEjectionsInARow = 0;
   /** When the backend last became usable; slow start ramps up from here. */
   private usableSince = 0;
   private adaptiveCapacity: number;
@@ -159,7 +161,13 @@ export class Backend {
     this.canaryFailures++;
     this.consecutiveFailures++;
     this.lastError = reason;
-    return this.eject(reason, now);
+    // Back within the maximum ejection period and an outlier again (a canary in another language let it
+    // back in): the period keeps doubling instead of starting over.
+    if (this.usableSince > 0 && now - this.usableSince < this.settings.maxEjectionMs)
+      this.ejectionsInARow = this.outlierEjectionsInARow;
+    const change = this.eject(reason, now);
+    this.outlierEjectionsInARow = this.ejectionsInARow;
+    return change;
   }
 
   private eject(reason: string, now: number): HealthChange {
