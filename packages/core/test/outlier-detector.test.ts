@@ -8,6 +8,7 @@ import {
   type OutlierSettings,
   type OutlierVerdict,
 } from '../src/health/outlier-detector.js';
+import { validateOptions } from '../src/validate-options.js';
 import { destroyTestBackends, testBackend } from './backend-fixture.js';
 
 afterEach(destroyTestBackends);
@@ -215,5 +216,33 @@ describe('Backend.recordOutlier', () => {
     b.recordCanary(null, 7800);
     b.recordOutlier('o', 7800 + 9000);
     expect(b.ejectedUntil).toBe(7800 + 9000 + 1000);
+  });
+});
+
+describe('validateOptions: health.canary and health.outliers', () => {
+  const backends = [{ name: 'jobe1', url: 'http://jobe1' }];
+  it('accepts false for both, and sound settings', () => {
+    expect(() => validateOptions({ backends, health: { canary: false, outliers: false } })).not.toThrow();
+    expect(() =>
+      validateOptions({ backends, health: { outliers: { minRuns: 8, significance: 1e-5, enforce: false } } }),
+    ).not.toThrow();
+  });
+  it('names every bad outlier setting', () => {
+    expect(() =>
+      validateOptions({
+        backends,
+        health: {
+          outliers: {
+            failureOutcomes: [21],
+            minRuns: 0,
+            significance: 0,
+            maxEjectionPercent: 101,
+            windowMs: -1,
+          },
+        },
+      }),
+    ).toThrow(
+      /failureOutcomes: must be a non-empty list[\s\S]*minRuns: must be a positive integer[\s\S]*windowMs[\s\S]*significance: must be a number between 0 and 1[\s\S]*maxEjectionPercent: must be a number from 0 to 100/,
+    );
   });
 });
