@@ -151,7 +151,7 @@ export class BalancerMetrics {
     });
     this.outlierDetections = new prom.Counter({
       name: 'jobe_balancer_outlier_detections_total',
-      help: "Times outlier detection found a backend's runs failing far more than its peers', by action: ejected, refuted_by_canary (its canary passed), not_enforced (enforce: false, or maxEjectionPercent reached)",
+      help: "Times outlier detection found a backend's runs failing far more than its peers', by action: ejected, refuted_by_canary (its canary passed), unconfirmed (too busy for a canary: kept), not_enforced (enforce: false, or maxEjectionPercent reached)",
       labelNames: ['backend', 'action'],
       registers,
     });

@@ -2,7 +2,7 @@ import type { Backend, HealthChange } from '../backends/backend.js';
 import type { CanaryOptions, Logger } from '../options.js';
 import type { OutlierVerdict } from './outlier-detector.js';
 
-export type OutlierAction = 'ejected' | 'refuted_by_canary' | 'not_enforced';
+export type OutlierAction = 'ejected' | 'refuted_by_canary' | 'unconfirmed' | 'not_enforced';
 
 export interface OutlierEjectorDeps {
   canaryFor(backend: Backend): CanaryOptions | undefined;
@@ -42,15 +42,18 @@ export class OutlierEjector {
     void this.deps
       .canaryNow(backend)
       .then((failure) => {
-        if (failure === null) {
-          this.deps.count(backend, 'refuted_by_canary');
-          this.deps.logger.info(
-            { event: 'outlier', backend: backend.name, reason: verdict.reason, action: 'refuted_by_canary' },
-            `backend ${backend.name} looked like an outlier but passed its canary`,
-          );
+        if (typeof failure === 'string') {
+          this.eject(backend, `${verdict.reason}; ${failure}`);
           return;
         }
-        this.eject(backend, failure === undefined ? verdict.reason : `${verdict.reason}; ${failure}`);
+        // Passed; or could not run because every worker was busy or Jobe said overload, which a wedged
+        // server, answering at once, never is.
+        const action = failure === null ? 'refuted_by_canary' : 'unconfirmed';
+        this.deps.count(backend, action);
+        this.deps.logger.info(
+          { event: 'outlier', backend: backend.name, reason: verdict.reason, action },
+          `backend ${backend.name} looked like an outlier but ${failure === null ? 'passed its canary' : 'was too busy for a canary'}`,
+        );
       })
       .finally(() => this.confirming.delete(backend));
   }
