@@ -246,3 +246,24 @@ describe('validateOptions: health.canary and health.outliers', () => {
     );
   });
 });
+
+describe('OutlierDetector keys', () => {
+  it('keeps long file ids as digests: distinct questions stay distinct, one question stays one', () => {
+    const h = harness(3);
+    const [a, b, wedged] = h.backends as [Backend, Backend, Backend];
+    const longId = (question: number) => `${'f'.repeat(100_000)}${question}`;
+    for (let i = 0; i < 200; i++) {
+      // One hard question with a long file id piles on `a`: capped as one question, no verdict.
+      h.run(a, 11, { fileSet: longId(0) });
+      h.run(b, 15, { fileSet: longId(1 + (i % 5)) });
+      h.run(wedged, 15, { fileSet: longId(1 + ((i + 2) % 5)) });
+    }
+    expect(h.verdicts).toEqual([]);
+    // Distinct questions (ids alike in their first 100,000 characters) on a wedged backend: a verdict.
+    for (let i = 0; i < 40 && wedged.health === 'healthy'; i++) {
+      h.run(wedged, 11, { fileSet: longId(100 + i) });
+      h.run(b, 15, { fileSet: longId(1 + (i % 5)) });
+    }
+    expect(wedged.health).toBe('ejected');
+  });
+});

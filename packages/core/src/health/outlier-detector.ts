@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import type { OutlierOptions } from '../options.js';
 
@@ -67,6 +68,14 @@ export interface OutlierVerdict {
   enforced: boolean;
 }
 
+/**
+ * Keys kept in a window are at most 64 characters: a client's longer file id (or language id) is kept as
+ * its digest, so what a window holds does not depend on what clients send.
+ */
+function boundedKey(key: string): string {
+  return key.length <= 64 ? key : createHash('sha256').update(key).digest('hex');
+}
+
 /** The last WINDOW_RUNS run outcomes of one backend, in a ring. */
 class RunWindow {
   readonly at = new Float64Array(WINDOW_RUNS);
@@ -79,8 +88,8 @@ class RunWindow {
     const slot = this.next;
     this.at[slot] = now;
     this.failed[slot] = failed ? 1 : 0;
-    this.languageIds[slot] = languageId;
-    this.fileSets[slot] = fileSet;
+    this.languageIds[slot] = boundedKey(languageId);
+    this.fileSets[slot] = boundedKey(fileSet);
     this.next = (slot + 1) % WINDOW_RUNS;
   }
 
