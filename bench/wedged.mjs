@@ -30,6 +30,8 @@ const options = parseArgs({
   healthyS: 60,
   healthyRate: 50,
   seed: 1,
+  /** Also measure the canary alone (outliers: false), for comparison. */
+  compare: true,
   json: '',
 });
 
@@ -202,10 +204,9 @@ console.log(`# wedged backend · ${machineLine()} · load ${loadLine()}`);
 const mixes = options.mixes.split(',').map(Number);
 const rows = [];
 const results = { wedged: [], fleetWide: null, healthy: [] };
-for (const [label, health] of [
-  ['outlier detection + default canary (defaults)', DEFAULT_HEALTH],
-  ['default canary alone (outliers: false)', { outliers: false }],
-]) {
+const detections = [['outlier detection + default canary (defaults)', DEFAULT_HEALTH]];
+if (options.compare) detections.push(['default canary alone (outliers: false)', { outliers: false }]);
+for (const [label, health] of detections) {
   for (const failPercent of mixes) {
     const trials = [];
     for (let t = 0; t < options.trials; t++)

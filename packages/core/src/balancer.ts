@@ -162,6 +162,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     );
     const outliers = outlierSettings(health.outliers);
     const ejector = new OutlierEjector({
+      directEjectionChance: (outliers?.significance ?? 0) / 100,
       canaryFor: (backend) => canaryFor(backend, health.canary),
       canaryNow: (backend) => this.health.canaryNow(backend),
       reportHealth: (backend, change, source) => this.reportHealth(backend, change, source),

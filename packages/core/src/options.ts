@@ -66,7 +66,8 @@ export interface OutlierOptions {
   minPeerRuns?: number;
   /**
    * How unlikely the backend's failures must be, were its runs failing as often as its peers' (binomial
-   * tail probability), to eject it (default 0.0001).
+   * tail probability), for a verdict (default 0.001). The canary confirms a verdict where it runs in a
+   * failing language; elsewhere a backend is ejected only below a hundredth of this.
    */
   significance?: number;
   /** How far back runs count (default 60000 ms). */

@@ -9,8 +9,9 @@ import { destroyTestBackends, testBackend } from './backend-fixture.js';
 afterEach(destroyTestBackends);
 
 const PYTHON_CANARY: CanaryOptions = { language_id: 'python3', sourcecode: 'x', expectedStdout: '42\n' };
-const verdict = (languageIds: string[], enforced = true): OutlierVerdict => ({
+const verdict = (languageIds: string[], enforced = true, chance = 1e-6): OutlierVerdict => ({
   reason: 'outlier: 6 of its last 6 runs failed',
+  chance,
   languageIds,
   enforced,
 });
@@ -22,6 +23,7 @@ function setUp(canary: CanaryOptions | undefined, canaryResult: string | null | 
   const reports: Array<{ state: string; reason: string | null; source: string }> = [];
   let canaryRuns = 0;
   const ejector = new OutlierEjector({
+    directEjectionChance: 1e-5,
     canaryFor: () => canary,
     canaryNow: async () => {
       canaryRuns++;
@@ -74,6 +76,15 @@ describe('OutlierEjector', () => {
       expect(t.canaryRuns()).toBe(0);
       expect(t.actions).toEqual(['ejected']);
     }
+  });
+
+  it('needs much stronger evidence to eject without a canary', async () => {
+    const t = setUp(undefined, null);
+    t.ejector.handle(t.backend, verdict(['java'], true, 1e-4));
+    expect(t.backend.health).toBe('healthy');
+    expect(t.actions).toEqual(['unconfirmed']);
+    t.ejector.handle(t.backend, verdict(['java'], true, 1e-6));
+    expect(t.backend.health).toBe('ejected');
   });
 
   it('only counts a verdict that is not enforced', async () => {

@@ -17,7 +17,7 @@ export const DEFAULT_OUTLIER_SETTINGS: OutlierSettings = {
   failureOutcomes: new Set([11, 12, 20]),
   minRuns: 5,
   minPeerRuns: 10,
-  significance: 1e-4,
+  significance: 1e-3,
   windowMs: 60_000,
   maxEjectionPercent: 50,
   enforce: true,
@@ -62,6 +62,8 @@ export interface RunObservation {
 
 export interface OutlierVerdict {
   reason: string;
+  /** The chance of so many failures at the peers' rate (the binomial tail). */
+  chance: number;
   /** Languages of the runs that made the case. */
   languageIds: string[];
   /** False when panic protection (maxEjectionPercent) or `enforce: false` keeps the backend in. */
@@ -265,7 +267,12 @@ export class OutlierDetector {
         `outlier: ${failed} of its last ${runs} runs failed (outcomes ` +
         `${[...this.settings.failureOutcomes].join('/')}) against ${Math.round(rate * 100)}% on its ` +
         `peers (chance ${p.toExponential(1)})`;
-      return { reason, languageIds: [...own.keys()], enforced: this.settings.enforce && this.mayEject() };
+      return {
+        reason,
+        chance: p,
+        languageIds: [...own.keys()],
+        enforced: this.settings.enforce && this.mayEject(),
+      };
     }
     return null;
   }

@@ -5,6 +5,8 @@ import type { OutlierVerdict } from './outlier-detector.js';
 export type OutlierAction = 'ejected' | 'refuted_by_canary' | 'unconfirmed' | 'not_enforced';
 
 export interface OutlierEjectorDeps {
+  /** A verdict no canary can check ejects only when its chance is below this (stricter). */
+  directEjectionChance: number;
   canaryFor(backend: Backend): CanaryOptions | undefined;
   /** See HealthChecker.canaryNow. */
   canaryNow(backend: Backend): Promise<string | null | undefined>;
@@ -16,7 +18,8 @@ export interface OutlierEjectorDeps {
 /**
  * Acts on outlier detection's verdicts. Where the backend's canary runs in a language of the failing runs,
  * it must confirm first: a false suspicion then costs one canary run instead of an ejection. Otherwise (no
- * canary, or one that cannot speak for those languages) the backend is ejected at once, as Envoy does.
+ * canary, or one that cannot speak for those languages) the backend is ejected at once, as Envoy does, but
+ * only on much stronger evidence (`directEjectionChance`).
  */
 export class OutlierEjector {
   private readonly confirming = new Set<Backend>();
@@ -35,7 +38,14 @@ export class OutlierEjector {
     if (this.confirming.has(backend)) return;
     const canary = this.deps.canaryFor(backend);
     if (canary === undefined || !verdict.languageIds.includes(canary.language_id.toLowerCase())) {
-      this.eject(backend, verdict.reason);
+      if (verdict.chance < this.deps.directEjectionChance) this.eject(backend, verdict.reason);
+      else
+        this.keep(
+          backend,
+          verdict,
+          'unconfirmed',
+          'no canary can check it and the evidence is not strong enough',
+        );
       return;
     }
     this.confirming.add(backend);
@@ -48,14 +58,18 @@ export class OutlierEjector {
         }
         // Passed; or could not run because every worker was busy or Jobe said overload, which a wedged
         // server, answering at once, never is.
-        const action = failure === null ? 'refuted_by_canary' : 'unconfirmed';
-        this.deps.count(backend, action);
-        this.deps.logger.info(
-          { event: 'outlier', backend: backend.name, reason: verdict.reason, action },
-          `backend ${backend.name} looked like an outlier but ${failure === null ? 'passed its canary' : 'was too busy for a canary'}`,
-        );
+        if (failure === null) this.keep(backend, verdict, 'refuted_by_canary', 'passed its canary');
+        else this.keep(backend, verdict, 'unconfirmed', 'was too busy for a canary');
       })
       .finally(() => this.confirming.delete(backend));
+  }
+
+  private keep(backend: Backend, verdict: OutlierVerdict, action: OutlierAction, why: string): void {
+    this.deps.count(backend, action);
+    this.deps.logger.info(
+      { event: 'outlier', backend: backend.name, reason: verdict.reason, action },
+      `backend ${backend.name} looked like an outlier but ${why}`,
+    );
   }
 
   private eject(backend: Backend, reason: string): void {
