@@ -50,6 +50,8 @@ describe.each(readByTheCore.map((factory) => [factory.name, factory] as const))(
         bodyLimitBytes: BODY_LIMIT,
         bodyMemoryBytes: BODY_LIMIT,
         queue: { timeoutMs: QUEUE_TIMEOUT_MS },
+        // A test counts the runs the jobe-sim serves: no canary runs among them.
+        health: { canary: false },
         ...options,
       });
       await gateway.balancer.checkNow();

@@ -155,6 +155,8 @@ describe('failover during a CodeRunner load over 3 jobe-sim backends', () => {
           // A roomy probe timeout: on a loaded machine a slow probe must not eject the healthy backends
           // too (panic mode would then send runs to the wedged one). The canary is what is tested here.
           timeoutMs: 1000,
+          // Outlier detection would usually catch it first (test/e2e/wedged.test.ts).
+          outliers: false,
           canary: {
             language_id: 'python3',
             sourcecode: '#sim print ok',

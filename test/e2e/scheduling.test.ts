@@ -32,6 +32,8 @@ async function startGatewayOver(
     backends: backends(sims),
     logger: silentLogger,
     slowStartMs: 0,
+    // These tests count every run a jobe-sim serves: no canary runs among them.
+    health: { canary: false },
     ...extra,
   });
   await gateway.balancer.checkNow();

@@ -5,6 +5,7 @@ import type {
   BatchOptions,
   CanaryOptions,
   HealthOptions,
+  OutlierOptions,
   QueueOptions,
   RetryOptions,
   TimeoutOptions,
@@ -86,8 +87,18 @@ const HEALTH_KEYS = [
   'baseEjectionMs',
   'maxEjectionMs',
   'canary',
+  'outliers',
 ] as const;
 const CANARY_KEYS = ['language_id', 'sourcecode', 'input', 'expectedStdout', 'intervalMs'] as const;
+const OUTLIER_KEYS = [
+  'failureOutcomes',
+  'minRuns',
+  'minPeerRuns',
+  'significance',
+  'windowMs',
+  'maxEjectionPercent',
+  'enforce',
+] as const;
 const QUEUE_KEYS = ['maxLength', 'timeoutMs'] as const;
 const RETRY_KEYS = ['maxAttempts', 'afterSend'] as const;
 const TIMEOUT_KEYS = ['connectMs', 'runSlackMs', 'requestMs'] as const;
@@ -165,7 +176,8 @@ function parseBackends(check: Checker, raw: unknown): BackendOptions[] {
   return backends;
 }
 
-function parseCanary(check: Checker, path: string, raw: unknown): CanaryOptions | undefined {
+function parseCanary(check: Checker, path: string, raw: unknown): CanaryOptions | false | undefined {
+  if (raw === false) return false;
   const object = check.object(path, raw);
   if (object === undefined) return undefined;
   check.knownKeys(path, object, CANARY_KEYS);
@@ -188,6 +200,40 @@ function parseCanary(check: Checker, path: string, raw: unknown): CanaryOptions 
   return canary;
 }
 
+function parseOutliers(check: Checker, path: string, raw: unknown): OutlierOptions | false | undefined {
+  if (raw === false) return false;
+  const object = check.object(path, raw);
+  if (object === undefined) return undefined;
+  check.knownKeys(path, object, OUTLIER_KEYS);
+  const outliers: OutlierOptions = {};
+  take(outliers, 'failureOutcomes', object, (v) => {
+    const ok = Array.isArray(v) && v.length > 0 && v.every((c) => Number.isInteger(c) && c !== 21);
+    if (ok) return v as number[];
+    return check.fail(
+      `${path}.failureOutcomes`,
+      'must be a non-empty list of Jobe outcome codes other than 21 (overload)',
+    );
+  });
+  take(outliers, 'minRuns', object, (v) => check.integer(`${path}.minRuns`, v, 1));
+  take(outliers, 'minPeerRuns', object, (v) => check.integer(`${path}.minPeerRuns`, v, 1));
+  take(outliers, 'significance', object, (v) =>
+    typeof v === 'number' && v > 0 && v < 1
+      ? v
+      : check.fail(
+          `${path}.significance`,
+          `must be a number between 0 and 1 (exclusive), got ${describe(v)}`,
+        ),
+  );
+  take(outliers, 'windowMs', object, (v) => check.millis(`${path}.windowMs`, v, 1));
+  take(outliers, 'maxEjectionPercent', object, (v) =>
+    typeof v === 'number' && v >= 0 && v <= 100
+      ? v
+      : check.fail(`${path}.maxEjectionPercent`, `must be a number from 0 to 100, got ${describe(v)}`),
+  );
+  take(outliers, 'enforce', object, (v) => check.boolean(`${path}.enforce`, v));
+  return outliers;
+}
+
 function parseHealth(check: Checker, raw: unknown): HealthOptions | undefined {
   const object = check.object('health', raw);
   if (object === undefined) return undefined;
@@ -199,6 +245,7 @@ function parseHealth(check: Checker, raw: unknown): HealthOptions | undefined {
   take(health, 'baseEjectionMs', object, (v) => check.millis('health.baseEjectionMs', v, 1));
   take(health, 'maxEjectionMs', object, (v) => check.millis('health.maxEjectionMs', v, 1));
   take(health, 'canary', object, (v) => parseCanary(check, 'health.canary', v));
+  take(health, 'outliers', object, (v) => parseOutliers(check, 'health.outliers', v));
   const base = health.baseEjectionMs ?? DEFAULT_BASE_EJECTION_MS;
   const max = health.maxEjectionMs ?? DEFAULT_MAX_EJECTION_MS;
   if (max < base && health.maxEjectionMs !== undefined) {

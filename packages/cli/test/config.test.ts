@@ -193,6 +193,21 @@ describe('parseConfig rejects bad configs with messages that name the key', () =
       ['health.canary.sourcecode: is required', 'health.canary.expectedStdout: is required'],
     ],
     [
+      'outlier detection settings out of range',
+      {
+        backends: one,
+        health: {
+          outliers: { failureOutcomes: [21], significance: 1, maxEjectionPercent: 150, enforce: 'no' },
+        },
+      },
+      [
+        'health.outliers.failureOutcomes: must be a non-empty list of Jobe outcome codes other than 21 (overload)',
+        'health.outliers.significance: must be a number between 0 and 1 (exclusive), got 1',
+        'health.outliers.maxEjectionPercent: must be a number from 0 to 100, got 150',
+        'health.outliers.enforce: must be true or false, got "no"',
+      ],
+    ],
+    [
       'admin flag not a boolean',
       { backends: one, admin: { publicStatus: 'yes' } },
       ['admin.publicStatus: must be true or false, got "yes"'],
@@ -327,6 +342,15 @@ describe('parseConfig accepts good configs', () => {
           expectedStdout: '',
           intervalMs: 10000,
         },
+        outliers: {
+          failureOutcomes: [11, 12],
+          minRuns: 8,
+          minPeerRuns: 20,
+          significance: 0.00001,
+          windowMs: 30000,
+          maxEjectionPercent: 34,
+          enforce: false,
+        },
       },
       queue: { maxLength: 0, timeoutMs: 30000 },
       retry: { maxAttempts: 2, afterSend: 0 },
@@ -362,6 +386,11 @@ describe('parseConfig accepts good configs', () => {
       'jobe-old',
       'jobe4',
     ]);
+  });
+
+  it('accepts false for the canary and outlier detection (both on by default)', () => {
+    const result = parseConfig({ backends: ['jobe1'], health: { canary: false, outliers: false } });
+    expect(result.ok && result.config.health).toEqual({ canary: false, outliers: false });
   });
 
   it('accepts "/" as basePath', () => {

@@ -14,12 +14,15 @@ import { handleBatch } from './handlers/batch.js';
 import { handleHeadFile, handlePutFile } from './handlers/files.js';
 import { handleLanguages } from './handlers/languages.js';
 import { handleRun } from './handlers/runs.js';
+import { canaryFor } from './health/canary.js';
 import { HealthChecker } from './health/health-checker.js';
+import { OutlierDetector, outlierSettings } from './health/outlier-detector.js';
+import { OutlierEjector } from './health/outlier-ejector.js';
 import { BodyIdleError, BodyTooLargeError, readBody } from './http/body.js';
 import { BodyBudget, type BodyShare } from './http/body-budget.js';
 import { TurnQueue } from './http/turns.js';
 import { jsonLineLogger } from './logger.js';
-import { BalancerMetrics, type Endpoint } from './metrics.js';
+import { BalancerMetrics, type Endpoint, ejectionCause } from './metrics.js';
 import type { AdminState, BackendOptions, BalancerOptions, Logger } from './options.js';
 import { parseRoute, type Route } from './protocol/paths.js';
 import {
@@ -68,6 +71,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   readonly cookie: AffinityCookie;
   readonly metrics: BalancerMetrics;
   readonly health: HealthChecker;
+  readonly outliers: OutlierDetector | null;
   readonly logger: Logger;
   readonly metricsRegistry: Registry;
 
@@ -166,13 +170,30 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       {
         intervalMs,
         timeoutMs: health.timeoutMs ?? 2_000,
-        canary: health.canary,
-        canaryIntervalMs: health.canary?.intervalMs ?? intervalMs * 5,
+        canaryFor: (backend) => canaryFor(backend, health.canary),
+        canaryIntervalMs: (health.canary || undefined)?.intervalMs ?? intervalMs * 5,
         headersFor: (backend) => forwardedHeaders(backend, {}),
+        takeSlot: (backend) => this.scheduler.takeCanarySlot(backend),
         releaseSlot: (backend) => this.scheduler.release(backend),
       },
       (backend, change, source) => this.reportHealth(backend, change, source),
     );
+    const outliers = outlierSettings(health.outliers);
+    const ejector = new OutlierEjector({
+      directEjectionChance: (outliers?.significance ?? 0) / 100,
+      canaryFor: (backend) => canaryFor(backend, health.canary),
+      canaryNow: (backend) => this.health.canaryNow(backend),
+      reportHealth: (backend, change, source) => this.reportHealth(backend, change, source),
+      count: (backend, action) => this.metrics.outlierDetections.inc({ backend: backend.name, action }),
+      logger: this.logger,
+    });
+    this.outliers = outliers
+      ? new OutlierDetector(
+          outliers,
+          () => this.backendList,
+          (backend, verdict) => ejector.handle(backend, verdict),
+        )
+      : null;
     this.firstCheck = this.health.checkAll();
     this.health.start();
     this.housekeeping = setInterval(() => this.affinity.purgeStale(), 5_000);
@@ -204,7 +225,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
         (other) => other !== backend && other.health === 'healthy' && other.adminState === 'ready',
       );
       if (elsewhere) backend.abandonInFlight('ejected');
-      this.metrics.ejections.inc({ backend: backend.name });
+      this.metrics.ejections.inc({ backend: backend.name, cause: ejectionCause(source) });
       this.logger.warn(
         {
           event: 'ejected',

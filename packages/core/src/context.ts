@@ -3,6 +3,7 @@ import type { AffinityCookie, JobAffinity } from './affinity/job-affinity.js';
 import type { Backend, HealthChange } from './backends/backend.js';
 import type { FileLocations, FileStore } from './files/file-store.js';
 import type { HealthChecker } from './health/health-checker.js';
+import type { OutlierDetector } from './health/outlier-detector.js';
 import type { BalancerMetrics } from './metrics.js';
 import type { Logger } from './options.js';
 import type { Scheduler } from './scheduling/scheduler.js';
@@ -37,6 +38,8 @@ export interface CoreContext {
   readonly cookie: AffinityCookie;
   readonly metrics: BalancerMetrics;
   readonly health: HealthChecker;
+  /** Null when outlier detection is off. */
+  readonly outliers: OutlierDetector | null;
   readonly logger: Logger;
   /** Records a health change from any source (log, metrics, events, queue wake-up). */
   reportHealth(backend: Backend, change: HealthChange, source: string): void;

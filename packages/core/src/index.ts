@@ -38,6 +38,7 @@ export type {
   HealthOptions,
   HealthState,
   Logger,
+  OutlierOptions,
   QueueOptions,
   RetryOptions,
   TimeoutOptions,

@@ -12,6 +12,14 @@ export type RetryCause =
   | 'semaphore'
   | 'ejected';
 
+export type EjectionCause = 'probe' | 'canary' | 'run' | 'outlier';
+
+/** The cause label of an ejection, from the source the health change was reported with. */
+export function ejectionCause(source: string): EjectionCause {
+  if (source === 'run' || source === 'outlier') return source;
+  return source.startsWith('canary') ? 'canary' : 'probe';
+}
+
 export interface MetricsSources {
   backends(): readonly Backend[];
   queueLength(): number;
@@ -26,7 +34,8 @@ export class BalancerMetrics {
   readonly outcomes: Counter<'outcome'>;
   readonly failovers: Counter<'cause'>;
   readonly fileReplays: Counter<'backend'>;
-  readonly ejections: Counter<'backend'>;
+  readonly ejections: Counter<'backend' | 'cause'>;
+  readonly outlierDetections: Counter<'backend' | 'action'>;
   readonly upstreamSeconds: Histogram<'backend' | 'endpoint'>;
   readonly queueWaitSeconds: Histogram;
   readonly queueOverloads: Counter<'why'>;
@@ -136,8 +145,14 @@ export class BalancerMetrics {
     });
     this.ejections = new prom.Counter({
       name: 'jobe_balancer_backend_ejections_total',
-      help: 'Times a backend was ejected by failed health checks or failed requests',
-      labelNames: ['backend'],
+      help: "Times a backend was ejected, by cause: probe (GET languages), canary, run (failed requests), outlier (its runs failed far more than its peers')",
+      labelNames: ['backend', 'cause'],
+      registers,
+    });
+    this.outlierDetections = new prom.Counter({
+      name: 'jobe_balancer_outlier_detections_total',
+      help: "Times outlier detection found a backend's runs failing far more than its peers', by action: ejected, refuted_by_canary (its canary passed), unconfirmed (too busy for a canary: kept), not_enforced (enforce: false, or maxEjectionPercent reached)",
+      labelNames: ['backend', 'action'],
       registers,
     });
     this.upstreamSeconds = new prom.Histogram({

@@ -43,7 +43,42 @@ export interface HealthOptions {
   baseEjectionMs?: number;
   /** Cap of the ejection period (default 60000 ms). */
   maxEjectionMs?: number;
-  canary?: CanaryOptions;
+  /**
+   * A known program run now and then on every backend. Default: a program printing 42 in python3, else c,
+   * else another language the backend reports. `false` turns it off.
+   */
+  canary?: CanaryOptions | false;
+  /** Passive outlier detection on run outcomes (on by default); `false` turns it off. */
+  outliers?: OutlierOptions | false;
+}
+
+/**
+ * Ejects a backend whose runs fail (sandbox-failure outcomes) far more often than its peers' runs in the
+ * same languages over the same minutes: a "wedged" Jobe that answers 200 fast while its sandbox is broken.
+ * A change the whole fleet sees (a question nobody can solve) ejects nobody, since peers fail alike.
+ */
+export interface OutlierOptions {
+  /** Outcomes that count as failures (default [11, 12, 20]: compile, runtime and internal errors). */
+  failureOutcomes?: number[];
+  /** Recent runs of a backend, comparable with its peers', needed before it can be judged (default 5). */
+  minRuns?: number;
+  /** Recent runs of its healthy peers in the same languages needed as the baseline (default 10). */
+  minPeerRuns?: number;
+  /**
+   * How unlikely the backend's failures must be, were its runs failing as often as its peers' (binomial
+   * tail probability), for a verdict (default 0.001). The canary confirms a verdict where it runs in a
+   * failing language; elsewhere a backend is ejected only below a hundredth of this.
+   */
+  significance?: number;
+  /** How far back runs count (default 60000 ms). */
+  windowMs?: number;
+  /**
+   * Most backends that may be ejected at once (any cause) for an outlier ejection to go ahead, as a
+   * percentage of all backends; at least one is always allowed (default 50).
+   */
+  maxEjectionPercent?: number;
+  /** `false`: only log and count detections (metric), eject nobody (default true). */
+  enforce?: boolean;
 }
 
 export interface QueueOptions {

@@ -1,6 +1,6 @@
 import { BACKEND_SPEC, checkBackend, checkValue } from './options/backend-spec.js';
 import { InvalidOptionsError, OptionError } from './options/option-error.js';
-import type { BackendOptions, BalancerOptions } from './options.js';
+import type { BackendOptions, BalancerOptions, OutlierOptions } from './options.js';
 
 function positive(
   errors: string[],
@@ -36,6 +36,44 @@ function coded(lines: readonly string[]): OptionError[] {
       ? new OptionError('invalid', '', line)
       : new OptionError('invalid', line.slice(0, colon), line.slice(colon + 2));
   });
+}
+
+function outlierProblems(outliers: OutlierOptions | false | undefined): string[] {
+  if (outliers === undefined || outliers === false) return [];
+  const errors: string[] = [];
+  if (typeof outliers !== 'object' || outliers === null)
+    return ['health.outliers: must be false or an object'];
+  const path = 'health.outliers';
+  const codes = outliers.failureOutcomes;
+  if (
+    codes !== undefined &&
+    !(Array.isArray(codes) && codes.length > 0 && codes.every((c) => Number.isInteger(c) && c !== 21))
+  ) {
+    errors.push(
+      `${path}.failureOutcomes: must be a non-empty list of Jobe outcome codes other than 21 (overload)`,
+    );
+  }
+  positive(errors, `${path}.minRuns`, outliers.minRuns);
+  positive(errors, `${path}.minPeerRuns`, outliers.minPeerRuns);
+  positive(errors, `${path}.windowMs`, outliers.windowMs);
+  const { significance, maxEjectionPercent, enforce } = outliers;
+  if (
+    significance !== undefined &&
+    !(typeof significance === 'number' && significance > 0 && significance < 1)
+  )
+    errors.push(
+      `${path}.significance: must be a number between 0 and 1 (exclusive), got ${JSON.stringify(significance)}`,
+    );
+  if (
+    maxEjectionPercent !== undefined &&
+    !(typeof maxEjectionPercent === 'number' && maxEjectionPercent >= 0 && maxEjectionPercent <= 100)
+  )
+    errors.push(
+      `${path}.maxEjectionPercent: must be a number from 0 to 100, got ${JSON.stringify(maxEjectionPercent)}`,
+    );
+  if (enforce !== undefined && typeof enforce !== 'boolean')
+    errors.push(`${path}.enforce: must be true or false`);
+  return errors;
 }
 
 /** Throws an InvalidOptionsError listing every problem, so an operator fixes them in one go. */
@@ -106,12 +144,13 @@ export function validateOptions(options: BalancerOptions): void {
   for (const key of ['connectMs', 'runSlackMs', 'requestMs'] as const)
     positive(errors, `timeouts.${key}`, options.timeouts?.[key]);
   const canary = options.health?.canary;
-  if (canary !== undefined) {
+  if (canary !== undefined && canary !== false) {
     if (typeof canary.language_id !== 'string') errors.push('health.canary.language_id: must be a string');
     if (typeof canary.sourcecode !== 'string') errors.push('health.canary.sourcecode: must be a string');
     if (typeof canary.expectedStdout !== 'string')
       errors.push('health.canary.expectedStdout: must be a string');
   }
+  errors.push(...outlierProblems(options.health?.outliers));
   if (
     options.apiKeys !== undefined &&
     !(Array.isArray(options.apiKeys) && options.apiKeys.every((k) => typeof k === 'string'))

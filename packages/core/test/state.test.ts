@@ -1,28 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobAffinity } from '../src/affinity/job-affinity.js';
-import { Backend, type BackendSettings } from '../src/backends/backend.js';
+import type { BackendSettings } from '../src/backends/backend.js';
 import { blockSize, FileLocations, FileStore } from '../src/files/file-store.js';
 import { rendezvousScore } from '../src/scheduling/rendezvous.js';
+import { destroyTestBackends, testBackend } from './backend-fixture.js';
 
-const settings: BackendSettings = {
-  defaultCapacity: 4,
-  connectTimeoutMs: 1000,
-  slowStartMs: 0,
-  failureThreshold: 2,
-  baseEjectionMs: 1000,
-  maxEjectionMs: 8000,
-  capacityRecoveryMs: 5000,
-};
-const made: Backend[] = [];
-const backend = (extra: Partial<BackendSettings> = {}) => {
-  const b = new Backend({ name: 'b1', url: '127.0.0.1:9' }, { ...settings, ...extra }, true);
-  made.push(b);
-  return b;
-};
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((b) => b.upstream.destroy()));
-});
+const backend = (extra: Partial<BackendSettings> = {}) => testBackend('b1', extra);
+afterEach(destroyTestBackends);
 
 describe('FileStore', () => {
   it('never holds more bytes than its cap, whatever is put', () => {

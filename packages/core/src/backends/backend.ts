@@ -39,9 +39,14 @@ export class Backend {
   readonly recent = new RecentWindow();
 
   private consecutiveFailures = 0;
-  /** Canary runs failed in a row: only a passing canary clears them (a student run's 200 says nothing of the sandbox). */
+  /**
+   * Canary runs failed in a row (or an outlier ejection): only a passing canary clears them (a student
+   * run's 200 says nothing of the sandbox).
+   */
   private canaryFailures = 0;
   private ejectionsInARow = 0;
+  /** ejectionsInARow as of the last outlier ejection, which a readmission does not forget. */
+  private outlierEjectionsInARow = 0;
   /** When the backend last became usable; slow start ramps up from here. */
   private usableSince = 0;
   private adaptiveCapacity: number;
@@ -144,6 +149,28 @@ export class Backend {
       this.health === 'unknown' ||
       (this.health === 'healthy' && this.consecutiveFailures >= this.settings.failureThreshold);
     if (!trialFailed && !thresholdReached) return null;
+    return this.eject(reason, now);
+  }
+
+  /**
+   * Outlier detection found its runs failing far more than its peers': ejected at once, and (as after a
+   * failed canary) readmitted only by a passing canary where one applies.
+   */
+  recordOutlier(reason: string, now = Date.now()): HealthChange {
+    if (this.health !== 'healthy') return null;
+    this.canaryFailures++;
+    this.consecutiveFailures++;
+    this.lastError = reason;
+    // Back within the maximum ejection period and an outlier again (a canary in another language let it
+    // back in): the period keeps doubling instead of starting over.
+    if (this.usableSince > 0 && now - this.usableSince < this.settings.maxEjectionMs)
+      this.ejectionsInARow = this.outlierEjectionsInARow;
+    const change = this.eject(reason, now);
+    this.outlierEjectionsInARow = this.ejectionsInARow;
+    return change;
+  }
+
+  private eject(reason: string, now: number): HealthChange {
     this.health = 'ejected';
     this.ejections++;
     this.ejectionsInARow++;

@@ -332,8 +332,11 @@ function classify(
   }
   if (outcome !== null) {
     backend.recordOutcome(outcome);
-    if (run.inspection.kind === 'run')
+    if (run.inspection.kind === 'run') {
       for (const id of run.inspection.fileIds) ctx.locations.add(id, backend.name);
+      const { languageId, fileIds } = run.inspection;
+      ctx.outliers?.observe(backend, { languageId, fileSet: fileIds[0] ?? '', outcome });
+    }
   }
   return {
     kind: 'answer',

@@ -6,9 +6,12 @@ import { LoopStalls } from './loop-stalls.js';
 export interface HealthCheckSettings {
   intervalMs: number;
   timeoutMs: number;
-  canary: CanaryOptions | undefined;
+  /** The canary this backend runs, if any (see canary.ts). */
+  canaryFor(backend: Backend): CanaryOptions | undefined;
   canaryIntervalMs: number;
   headersFor(backend: Backend): Record<string, string>;
+  /** Takes a worker slot for the canary from the scheduler, which owns them; false when none is free. */
+  takeSlot(backend: Backend): boolean;
   /** Gives back the worker slot the canary took (wakes queued runs). */
   releaseSlot(backend: Backend): void;
 }
@@ -36,7 +39,7 @@ const isLanguageList = (value: unknown): value is Array<[string, string]> =>
 
 /**
  * Active checks: `GET languages` on an interval (which also refreshes each backend's language list)
- * and an optional canary run whose stdout is known, for servers that answer 200 while every run fails.
+ * and a canary run whose stdout is known, for servers that answer 200 while every run fails.
  */
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
@@ -100,6 +103,20 @@ export class HealthChecker {
     this.report(backend, backend.recordCanary(failure), failure ?? 'probe');
   }
 
+  /**
+   * Runs the backend's canary at once, to confirm what outlier detection suspects: why it failed, null if
+   * it passed, undefined if it could not run now (another canary under way, no free worker, busy).
+   */
+  async canaryNow(backend: Backend): Promise<string | null | undefined> {
+    this.lastCanary.delete(backend.name);
+    const verdict = await this.maybeCanary(backend);
+    if (verdict.kind === 'passed') return null;
+    if (verdict.kind !== 'failed') return undefined;
+    // Checked again at the next probe, as any failed canary (see runCheck).
+    this.lastCanary.delete(backend.name);
+    return verdict.reason;
+  }
+
   /** Null when the backend answered a language list; GATEWAY_LATE when it timed out while the gateway stalled. */
   private async probeLanguages(backend: Backend): Promise<string | null | typeof GATEWAY_LATE> {
     const { timeoutMs } = this.settings;
@@ -135,16 +152,16 @@ export class HealthChecker {
    * `skipped`: not run now (not due, no free worker, the server was busy).
    */
   private async maybeCanary(backend: Backend): Promise<CanaryVerdict> {
-    const { canary, canaryIntervalMs, timeoutMs } = this.settings;
-    if (!canary || !backend.supports(canary.language_id.toLowerCase())) return { kind: 'none' };
+    const { canaryIntervalMs, timeoutMs } = this.settings;
+    const canary = this.settings.canaryFor(backend);
+    if (!canary) return { kind: 'none' };
     // A backend out of rotation needs no canary, and its runs would disturb drain detection.
     if (backend.adminState !== 'ready') return { kind: 'skipped' };
     const now = Date.now();
     if (now - (this.lastCanary.get(backend.name) ?? 0) < canaryIntervalMs) return { kind: 'skipped' };
     // The canary must never take the worker a student's run needs.
-    if (backend.health === 'healthy' && !backend.hasFreeSlot(now)) return { kind: 'skipped' };
+    if (!this.settings.takeSlot(backend)) return { kind: 'skipped' };
     this.lastCanary.set(backend.name, now);
-    backend.inFlight++;
     try {
       const runSpec = {
         language_id: canary.language_id,

@@ -164,6 +164,17 @@ export class Scheduler {
     return this.tryTake(ticket);
   }
 
+  /**
+   * A slot for the gateway's own canary run. On a healthy backend only a free one: the canary must never
+   * take the worker a student's run needs. An ejected backend gets student runs only
+   * in panic mode, and must be checked even then.
+   */
+  takeCanarySlot(backend: Backend): boolean {
+    if (backend.health === 'healthy' && !backend.hasFreeSlot()) return false;
+    backend.inFlight++;
+    return true;
+  }
+
   release(backend: Backend): void {
     backend.inFlight = Math.max(0, backend.inFlight - 1);
     this.pump();
