@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { serveParent, usage } from './ipc.mjs';
 
 const { variant, options: given, tuneHeap = false, heapSettingsModule } = JSON.parse(process.argv[2] ?? '{}');
-if (variant === 'cli' || tuneHeap) {
+if (variant === 'cli' || tuneHeap || heapSettingsModule) {
   // Like the command (and a host following docs/operators/sizing.md), before anything else is loaded.
   // heapSettingsModule: the path of another build of it, for an A/B test in the same run.
   const { tuneHeapForGateway } = await import(
