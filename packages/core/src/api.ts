@@ -37,7 +37,7 @@ export interface BackendStatus {
   effectiveCapacity: number;
   weight: number;
   languages: Array<[string, string]>;
-  /** Runs answered by this backend, by outcome code. */
+  /** Runs answered by this backend, by outcome code (`"other"` for numbers Jobe never sends). */
   outcomes: Record<string, number>;
   /** Requests to this backend in the last minute, and how many of them failed (transport, 5xx, 21). */
   recent: { requests: number; errors: number };
@@ -48,7 +48,7 @@ export interface BackendStatus {
 export interface BalancerStatus {
   backends: BackendStatus[];
   queue: { length: number; maxLength: number; timeoutMs: number };
-  /** Runs answered to clients, by outcome code (`"http_503"` etc. for answers without a result). */
+  /** Runs answered to clients, by outcome code (`"other"` for numbers Jobe never sends; `"http_503"` etc. for answers without a result). */
   outcomes: Record<string, number>;
   /** Support files held: `bytes` counts their blocks and index entries (ids included) against `maxBytes`. */
   fileStore: { entries: number; bytes: number; maxBytes: number };

@@ -33,6 +33,7 @@ import {
   OUTCOME_OVERLOAD,
   overloadResponse,
 } from './protocol/responses.js';
+import { outcomeLabel } from './protocol/run-spec.js';
 import { BatchShare } from './scheduling/batch-share.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { checkAddedBackend, validateOptions } from './validate-options.js';
@@ -212,7 +213,18 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
     return forwardedHeaders(backend, client);
   }
 
-  private countClientAnswer(key: string): void {
+  /** A run answered to a client, by outcome (or HTTP status when there is no result), in status and metrics. */
+  private countRunAnswer(status: number, outcome: number | null): void {
+    let key: string;
+    if (outcome !== null) {
+      key = outcomeLabel(outcome);
+      this.metrics.outcomes.inc({ outcome: key });
+    } else if (status !== 404) {
+      key = `http_${status}`;
+    } else {
+      // A missing-file 404 is a step of CodeRunner's upload cycle, not an answer to a run.
+      return;
+    }
     this.clientOutcomes.set(key, (this.clientOutcomes.get(key) ?? 0) + 1);
   }
 
@@ -501,12 +513,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
       body,
       req.headers,
       clientGone,
-      (status, outcome) => {
-        if (outcome !== null) {
-          this.metrics.outcomes.inc({ outcome: String(outcome) });
-          this.countClientAnswer(String(outcome));
-        } else if (status !== 404) this.countClientAnswer(`http_${status}`);
-      },
+      (status, outcome) => this.countRunAnswer(status, outcome),
     );
     return response === null ? null : { response, endpoint: 'batch' };
   }
@@ -514,13 +521,7 @@ class Balancer extends EventEmitter implements JobeBalancer, CoreContext {
   private write(req: IncomingMessage, res: ServerResponse, answer: Answer): void {
     const { response, endpoint } = answer;
     this.metrics.requests.inc({ endpoint, status: String(response.status) });
-    if (endpoint === 'runs') {
-      const outcome = answer.outcome ?? null;
-      if (outcome !== null) this.metrics.outcomes.inc({ outcome: String(outcome) });
-      // A missing-file 404 is a step of CodeRunner's upload cycle, not an answer to a run.
-      if (outcome !== null) this.countClientAnswer(String(outcome));
-      else if (response.status !== 404) this.countClientAnswer(`http_${response.status}`);
-    }
+    if (endpoint === 'runs') this.countRunAnswer(response.status, answer.outcome ?? null);
     if (res.headersSent || res.destroyed) return;
     // One writeHead with a flat list: Node then writes the head from the list instead of filling and
     // reading back its header map (headers a host set before us are still merged, ours winning).

@@ -1,6 +1,7 @@
 import type { BackendStatus } from '../api.js';
 import type { Cancellation, CancelReason } from '../cancellation.js';
 import type { AdminState, BackendOptions, HealthState } from '../options.js';
+import { outcomeLabel } from '../protocol/run-spec.js';
 import { parseBackendUrl } from './backend-url.js';
 import { RecentWindow } from './recent-window.js';
 import { Upstream } from './upstream.js';
@@ -35,7 +36,8 @@ export class Backend {
   languagesKnown = false;
   ejections = 0;
   ejectedUntil = 0;
-  readonly outcomes = new Map<number, number>();
+  /** Runs answered, by outcomeLabel. */
+  readonly outcomes = new Map<string, number>();
   readonly recent = new RecentWindow();
 
   private consecutiveFailures = 0;
@@ -114,7 +116,8 @@ export class Backend {
   }
 
   recordOutcome(outcome: number): void {
-    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+    const label = outcomeLabel(outcome);
+    this.outcomes.set(label, (this.outcomes.get(label) ?? 0) + 1);
   }
 
   /** Registers a request in flight so that an ejection can abandon it at once (see Balancer.reportHealth). */
@@ -206,7 +209,7 @@ export class Backend {
       effectiveCapacity: this.effectiveCapacity(now),
       weight: this.weight,
       languages: this.languages.map(([id, version]) => [id, version]),
-      outcomes: Object.fromEntries([...this.outcomes].map(([outcome, count]) => [String(outcome), count])),
+      outcomes: Object.fromEntries(this.outcomes),
       recent: this.recent.totals(now),
       ejections: this.ejections,
       ejectedUntil: this.health === 'ejected' ? new Date(this.ejectedUntil).toISOString() : null,

@@ -75,6 +75,16 @@ export function inspectRunBody(parsed: unknown): RunInspection {
   };
 }
 
+/** The outcomes Jobe and CodeRunner define (jobe-protocol.md §3.1). */
+const KNOWN_OUTCOMES = new Set([0, 11, 12, 13, 15, 17, 19, 20, 21, 30, 31]);
+
+/**
+ * An outcome as counted in status and metrics: Jobe's own codes by number, anything else a backend sends
+ * as "other", so that a broken backend answering 10,000 different numbers adds one key, not 10,000.
+ */
+export const outcomeLabel = (outcome: number): string =>
+  KNOWN_OUTCOMES.has(outcome) ? String(outcome) : 'other';
+
 /** Jobe's result objects start this way (ResultObject's property order); output can be megabytes. */
 const RESULT_HEAD = /^\{"run_id":(?:null|"(?:[^"\\]|\\.)*"),"outcome":(\d+),/;
 
