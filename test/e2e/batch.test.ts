@@ -18,7 +18,14 @@ function track<T extends { close(): Promise<void> }>(thing: T): T {
 afterEach(async () => {
   for (const thing of opened.splice(0).reverse()) await thing.close();
 });
-const fleet = async (options: Parameters<typeof startFleet>[0]) => track(await startFleet(options));
+/** A fleet without canary runs: the tests count the runs the jobe-sims serve. */
+const fleet = async (options: NonNullable<Parameters<typeof startFleet>[0]>) =>
+  track(
+    await startFleet({
+      ...options,
+      balancer: { ...options.balancer, health: { canary: false, ...options.balancer?.health } },
+    }),
+  );
 const client = (options: ConstructorParameters<typeof JobeClient>[0]) => track(new JobeClient(options));
 
 const inFlight = (f: Fleet) => f.balancer.status().backends.reduce((sum, b) => sum + b.inFlight, 0);

@@ -26,6 +26,8 @@ describe('request bodies under attack (standalone gateway over jobe-sim)', () =>
       logger: silentLogger,
       slowStartMs: 0,
       queue: { timeoutMs: QUEUE_TIMEOUT_MS },
+      // The tests count the runs the jobe-sims serve: no canary runs among them.
+      health: { canary: false },
       ...options,
     });
     await gateway.balancer.checkNow();

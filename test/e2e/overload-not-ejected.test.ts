@@ -33,7 +33,8 @@ async function occupy(f: Fleet, name: string): Promise<void> {
 describe('every healthy backend overloaded, one ejected and frozen', () => {
   it('the run gets Jobe’s outcome-21 answer promptly, and the frozen backend is not tried', async () => {
     // One worker each: a sim whose worker is taken answers 21 after its own wait (10 polls of 50 ms).
-    fleet = await startFleet({ workers: 1 });
+    // No canary: the test counts the overload answers the jobe-sims give.
+    fleet = await startFleet({ workers: 1, balancer: { health: { canary: false } } });
     await fleet.sim('jobe3').fault('hang');
     await waitFor(
       () => fleet!.balancer.status().backends.find((b) => b.name === 'jobe3')?.health === 'ejected',
